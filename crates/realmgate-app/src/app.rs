@@ -1,0 +1,118 @@
+//! The application object: configuration, store, crypto and the caches shared by every request.
+
+use crate::AppError;
+use crate::cache::Caches;
+use realmgate_crypto::{MasterKey, PasswordHasher};
+use realmgate_domain::{Clock, Realm, RealmId};
+use realmgate_store::Store;
+use std::sync::Arc;
+
+/// Settings the app needs from the server's configuration.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The externally visible base URL, without a trailing slash (`http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// Cookies get `Secure` and the `__Host-` prefix when the public URL is https.
+    pub secure_cookies: bool,
+    /// Entries per cache (realms, clients, keys, role claims).
+    pub cache_capacity: u64,
+}
+
+impl AppConfig {
+    pub fn new(public_url: &str) -> Self {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        Self { secure_cookies: public_url.starts_with("https://"), public_url, cache_capacity: 100_000 }
+    }
+}
+
+/// A resolved realm, as the hot paths see it: loaded once into the cache, shared by reference.
+#[derive(Debug)]
+pub struct RealmCtx {
+    pub realm: Realm,
+    /// `{public_url}/realms/{name}` — the exact `iss` of every token of this realm.
+    pub issuer: String,
+    /// The discovery document, serialised once.
+    pub discovery: bytes_like::Bytes,
+}
+
+impl RealmCtx {
+    pub fn id(&self) -> &RealmId {
+        &self.realm.id
+    }
+    pub fn name(&self) -> &str {
+        self.realm.name.as_str()
+    }
+    pub fn display_name(&self) -> &str {
+        self.realm.display_name.as_deref().filter(|d| !d.is_empty()).unwrap_or(self.realm.name.as_str())
+    }
+}
+
+/// Pre-serialised response bodies are plain `Arc<[u8]>`s: cheap to clone per request.
+pub mod bytes_like {
+    pub type Bytes = std::sync::Arc<[u8]>;
+}
+
+#[derive(Clone)]
+pub struct App(Arc<Inner>);
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub master: MasterKey,
+    pub hasher: PasswordHasher,
+    pub clock: Arc<dyn Clock>,
+    pub config: AppConfig,
+    pub caches: Caches,
+}
+
+impl App {
+    pub fn new(
+        store: Store,
+        master: MasterKey,
+        hasher: PasswordHasher,
+        clock: Arc<dyn Clock>,
+        config: AppConfig,
+    ) -> Self {
+        let caches = Caches::new(config.cache_capacity);
+        Self(Arc::new(Inner { store, master, hasher, clock, config, caches }))
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.0.store
+    }
+    pub fn config(&self) -> &AppConfig {
+        &self.0.config
+    }
+    pub fn now(&self) -> i64 {
+        self.0.clock.now()
+    }
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.clock
+    }
+    pub(crate) fn hasher(&self) -> &PasswordHasher {
+        &self.0.hasher
+    }
+    pub(crate) fn caches(&self) -> &Caches {
+        &self.0.caches
+    }
+
+    pub fn issuer_for(&self, realm_name: &str) -> String {
+        format!("{}/realms/{}", self.0.config.public_url, realm_name)
+    }
+
+    /// Readiness: the store answers.
+    pub async fn ready(&self) -> Result<(), AppError> {
+        self.0.store.ping().await.map_err(AppError::from)
+    }
+
+    /// Seals a secret for storage, bound to its realm and purpose.
+    pub(crate) fn seal(&self, realm: &RealmId, purpose: &str, plaintext: &[u8]) -> Result<Vec<u8>, AppError> {
+        Ok(self.0.master.seal(aad(realm, purpose).as_bytes(), plaintext)?)
+    }
+    pub(crate) fn open(&self, realm: &RealmId, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, AppError> {
+        Ok(self.0.master.open(aad(realm, purpose).as_bytes(), sealed)?)
+    }
+}
+
+fn aad(realm: &RealmId, purpose: &str) -> String {
+    format!("realmgate/{purpose}/{realm}")
+}

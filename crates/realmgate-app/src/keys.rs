@@ -1,0 +1,147 @@
+//! Per-realm signing keys: generated when first needed (so creating a realm stays cheap), sealed
+//! with the master key at rest, parsed once into the cache, rotated next → active → retired with
+//! every key still published in the JWKS during the overlap.
+
+use crate::{App, AppError};
+use realmgate_crypto::{SigAlg, SigningKey, VerifyingKey};
+use realmgate_domain::{KeyStatus, RealmId, StoredKey};
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+const KEY_PURPOSE: &str = "signing-key";
+
+/// The keys of one realm, ready to sign and verify.
+pub struct RealmKeys {
+    /// The active signer per algorithm.
+    pub active: HashMap<SigAlg, Arc<SigningKey>>,
+    /// Every published key (next, active, retired).
+    pub verifiers: Vec<VerifyingKey>,
+    /// The JWKS document, serialised once.
+    pub jwks: crate::app::bytes_like::Bytes,
+}
+
+impl RealmKeys {
+    pub fn signer(&self, alg: SigAlg) -> Option<&Arc<SigningKey>> {
+        self.active.get(&alg)
+    }
+}
+
+impl App {
+    /// The realm's keys; an RS256 key always exists (OIDC requires it), others appear on demand.
+    pub async fn realm_keys(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
+        let app = self.clone();
+        let rid = realm.clone();
+        self.caches()
+            .keys
+            .try_get_with(realm.clone(), async move { app.load_keys(&rid, SigAlg::RS256).await })
+            .await
+            .map_err(|e: Arc<AppError>| AppError::internal(e))
+    }
+
+    /// The active signer for `alg`, generating the realm's first key of that algorithm if needed.
+    pub async fn signer(&self, realm: &RealmId, alg: SigAlg) -> Result<Arc<SigningKey>, AppError> {
+        let keys = self.realm_keys(realm).await?;
+        if let Some(k) = keys.signer(alg) {
+            return Ok(k.clone());
+        }
+        self.caches().keys.invalidate(realm).await;
+        let app = self.clone();
+        let rid = realm.clone();
+        let keys = self
+            .caches()
+            .keys
+            .try_get_with(realm.clone(), async move { app.load_keys(&rid, alg).await })
+            .await
+            .map_err(|e: Arc<AppError>| AppError::internal(e))?;
+        keys.signer(alg).cloned().ok_or_else(|| AppError::internal("no signing key after generation"))
+    }
+
+    async fn load_keys(&self, realm: &RealmId, ensure: SigAlg) -> Result<Arc<RealmKeys>, AppError> {
+        let mut stored = self.store().realm_read(realm).await?.keys().await?;
+        let has = |alg: SigAlg, keys: &[StoredKey]| {
+            keys.iter().any(|k| k.status == KeyStatus::Active && k.alg == alg.as_str())
+        };
+        let mut missing = Vec::new();
+        for alg in [SigAlg::RS256, ensure] {
+            if !has(alg, &stored) && !missing.contains(&alg) {
+                missing.push(alg);
+            }
+        }
+        if !missing.is_empty() {
+            let mut tx = self.store().realm(realm).await?;
+            for alg in missing {
+                let key = self.new_stored_key(realm, alg, KeyStatus::Active)?;
+                tx.insert_key(&key).await?;
+            }
+            tx.commit().await?;
+            stored = self.store().realm_read(realm).await?.keys().await?;
+        }
+        self.build_keys(realm, &stored)
+    }
+
+    fn build_keys(&self, realm: &RealmId, stored: &[StoredKey]) -> Result<Arc<RealmKeys>, AppError> {
+        let mut active = HashMap::new();
+        let mut verifiers = Vec::new();
+        let mut jwks = Vec::new();
+        // `stored` is newest first, so the newest active key of an algorithm wins.
+        for k in stored {
+            let jwk: serde_json::Value = serde_json::from_str(&k.public_jwk)
+                .map_err(|_| AppError::internal("stored JWK is not JSON"))?;
+            verifiers.push(VerifyingKey::from_jwk(&jwk)?);
+            jwks.push(jwk);
+            if k.status == KeyStatus::Active {
+                let alg = SigAlg::from_str(&k.alg).map_err(|_| AppError::internal("unknown key algorithm"))?;
+                if let std::collections::hash_map::Entry::Vacant(e) = active.entry(alg) {
+                    let der = self.open(realm, KEY_PURPOSE, &k.private_sealed)?;
+                    e.insert(Arc::new(SigningKey::from_pkcs8(alg, k.kid.clone(), &der)?));
+                }
+            }
+        }
+        let doc = serde_json::to_vec(&serde_json::json!({ "keys": jwks }))
+            .map_err(|_| AppError::internal("cannot serialise JWKS"))?;
+        Ok(Arc::new(RealmKeys { active, verifiers, jwks: doc.into() }))
+    }
+
+    fn new_stored_key(&self, realm: &RealmId, alg: SigAlg, status: KeyStatus) -> Result<StoredKey, AppError> {
+        let kid = realmgate_crypto::random_token(16);
+        let key = SigningKey::generate(alg, kid.clone())?;
+        let der = key.to_pkcs8()?;
+        Ok(StoredKey {
+            kid,
+            alg: alg.as_str().to_owned(),
+            status,
+            private_sealed: self.seal(realm, KEY_PURPOSE, &der)?,
+            public_jwk: key.public_jwk().to_string(),
+            created_at: self.now(),
+        })
+    }
+
+    /// Rotates one algorithm's keys: retired keys are dropped, the active key retires (still
+    /// published so tokens it signed keep verifying), the `next` key (or a new one) becomes active,
+    /// and a fresh `next` key is published ahead of its use.
+    pub async fn rotate_keys(&self, realm: &RealmId, alg: SigAlg) -> Result<(), AppError> {
+        let mut tx = self.store().realm(realm).await?;
+        let keys = tx.keys().await?;
+        let mine: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == alg.as_str()).collect();
+        for k in mine.iter().filter(|k| k.status == KeyStatus::Retired) {
+            tx.delete_key(&k.kid).await?;
+        }
+        for k in mine.iter().filter(|k| k.status == KeyStatus::Active) {
+            tx.set_key_status(&k.kid, KeyStatus::Retired).await?;
+        }
+        match mine.iter().find(|k| k.status == KeyStatus::Next) {
+            Some(next) => tx.set_key_status(&next.kid, KeyStatus::Active).await?,
+            None => tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Active)?).await?,
+        }
+        tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Next)?).await?;
+        tx.commit().await?;
+        self.caches().keys.invalidate(realm).await;
+        Ok(())
+    }
+
+    /// Lists the realm's keys for the admin API (public parts only).
+    pub async fn list_keys(&self, realm: &RealmId) -> Result<Vec<StoredKey>, AppError> {
+        Ok(self.store().realm_read(realm).await?.keys().await?)
+    }
+}

@@ -1,0 +1,31 @@
+//! `realmgate-app` holds Realmgate's use cases: resolving realms, authenticating users and
+//! clients, the authorization and token flows, sessions, consent, introspection, revocation,
+//! logout, signing-key management and the administration of realms, clients, users, roles, groups
+//! and organizations. It composes the protocol engine (`realmgate-oidc`), the crypto primitives
+//! and the store; it knows nothing of HTTP (that is `realmgate-http`) and issues no SQL itself.
+//! Hot-path reads (realms, clients, keys, role claims) go through bounded moka caches that are
+//! invalidated on every change made through this crate.
+
+pub mod admin;
+pub mod app;
+pub mod authorize;
+pub mod bootstrap;
+pub mod brute_force;
+pub mod cache;
+pub mod client_auth;
+pub mod error;
+pub mod flow;
+pub mod keys;
+pub mod login;
+pub mod logout;
+pub mod realms;
+pub mod roles;
+pub mod token;
+pub mod tokens;
+pub mod userinfo;
+
+pub use app::{App, AppConfig, RealmCtx};
+pub use error::AppError;
+pub use realmgate_domain as domain;
+pub use realmgate_oidc as oidc;
+pub use realmgate_store::{Store, StoreError};

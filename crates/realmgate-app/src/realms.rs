@@ -1,0 +1,185 @@
+//! Realm lifecycle and resolution. A realm is a handful of rows: creating one is a constant
+//! number of inserts, and nothing is loaded or held for it until a request names it.
+
+use crate::{App, AppError, RealmCtx};
+use realmgate_domain::{
+    Client, ClientAuthMethod, ClientUuid, Realm, RealmId, RealmName, RealmSettings, Role, RoleId,
+};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The built-in client holding realm administration roles, as in Keycloak.
+pub const REALM_MANAGEMENT: &str = "realm-management";
+pub const REALM_ADMIN_ROLE: &str = "realm-admin";
+/// The master realm role that administers every realm.
+pub const MASTER_ADMIN_ROLE: &str = "admin";
+
+/// What a caller may set when creating or updating a realm.
+#[derive(Debug, Clone, Default)]
+pub struct RealmInput {
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub enabled: Option<bool>,
+    pub settings: Option<RealmSettings>,
+}
+
+impl App {
+    /// Resolves a realm by the name in the URL. An unknown realm is an error, never a default.
+    pub async fn realm(&self, name: &str) -> Result<Arc<RealmCtx>, AppError> {
+        if let Some(ctx) = self.caches().realms.get(name).await {
+            return Ok(ctx);
+        }
+        if RealmName::parse(name).is_err() {
+            return Err(AppError::NotFound("realm"));
+        }
+        let found = self.store().system().await?.realm_by_name(name).await?;
+        let realm = found.ok_or(AppError::NotFound("realm"))?;
+        let ctx = Arc::new(self.realm_ctx(realm)?);
+        self.caches().realms.insert(name.to_owned(), ctx.clone()).await;
+        Ok(ctx)
+    }
+
+    fn realm_ctx(&self, realm: Realm) -> Result<RealmCtx, AppError> {
+        let issuer = self.issuer_for(realm.name.as_str());
+        let mut algs = vec!["RS256", "ES256", "EdDSA"];
+        algs.retain(|a| *a != realm.settings.default_signature_algorithm);
+        algs.insert(0, "RS256");
+        algs.dedup();
+        let doc = realmgate_oidc::discovery::metadata(&issuer, &["RS256", "ES256", "EdDSA"]);
+        let discovery = serde_json::to_vec(&doc).map_err(AppError::internal)?;
+        Ok(RealmCtx { realm, issuer, discovery: discovery.into() })
+    }
+
+    pub async fn realm_by_id(&self, id: &RealmId) -> Result<Realm, AppError> {
+        self.store().system().await?.realm_by_id(id).await?.ok_or(AppError::NotFound("realm"))
+    }
+
+    pub async fn list_realms(&self) -> Result<Vec<Realm>, AppError> {
+        Ok(self.store().system().await?.list_realms(0, i64::MAX).await?)
+    }
+
+    /// Creates a realm with its built-in roles and the `realm-management` client: 6 inserts.
+    pub async fn create_realm(&self, input: RealmInput) -> Result<Realm, AppError> {
+        let name = RealmName::parse(input.name.as_deref().unwrap_or(""))?;
+        let now = self.now();
+        let realm = Realm {
+            id: RealmId::new(),
+            name: name.clone(),
+            display_name: input.display_name,
+            enabled: input.enabled.unwrap_or(true),
+            settings: input.settings.unwrap_or_default(),
+            created_at: now,
+        };
+        let mut sys = self.store().system().await?;
+        sys.insert_realm(&realm).await?;
+        sys.commit().await?;
+
+        let seeded = self.seed_realm(&realm).await;
+        if let Err(e) = seeded {
+            // Leave nothing half-made behind.
+            if let Ok(mut sys) = self.store().system().await {
+                let _ = sys.delete_realm(&realm.id).await;
+                let _ = sys.commit().await;
+            }
+            return Err(e);
+        }
+        Ok(realm)
+    }
+
+    async fn seed_realm(&self, realm: &Realm) -> Result<(), AppError> {
+        let now = self.now();
+        let mut tx = self.store().realm(&realm.id).await?;
+        for (name, desc) in [
+            (format!("default-roles-{}", realm.name), "${role_default-roles}"),
+            ("offline_access".to_owned(), "${role_offline-access}"),
+            ("uma_authorization".to_owned(), "${role_uma_authorization}"),
+        ] {
+            tx.insert_role(&Role {
+                id: RoleId::new(),
+                name,
+                description: Some(desc.to_owned()),
+                client: None,
+                attributes: BTreeMap::new(),
+            })
+            .await?;
+        }
+        let mgmt = builtin_client(REALM_MANAGEMENT, now);
+        tx.insert_client(&mgmt).await?;
+        tx.insert_role(&Role {
+            id: RoleId::new(),
+            name: REALM_ADMIN_ROLE.to_owned(),
+            description: Some("${role_realm-admin}".to_owned()),
+            client: Some(mgmt.id.clone()),
+            attributes: BTreeMap::new(),
+        })
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn update_realm(&self, current: &str, input: RealmInput) -> Result<Realm, AppError> {
+        let ctx = self.realm(current).await?;
+        let mut realm = ctx.realm.clone();
+        if let Some(n) = input.name.filter(|n| n != realm.name.as_str()) {
+            if realm.name.as_str() == "master" {
+                return Err(AppError::invalid("the master realm cannot be renamed"));
+            }
+            realm.name = RealmName::parse(&n)?;
+        }
+        if let Some(d) = input.display_name {
+            realm.display_name = Some(d);
+        }
+        if let Some(e) = input.enabled {
+            realm.enabled = e;
+        }
+        if let Some(s) = input.settings {
+            realm.settings = s;
+        }
+        let mut sys = self.store().system().await?;
+        sys.update_realm(&realm).await?;
+        sys.commit().await?;
+        self.caches().forget_realm(current, &realm.id).await;
+        self.caches().forget_realm(realm.name.as_str(), &realm.id).await;
+        Ok(realm)
+    }
+
+    pub async fn delete_realm(&self, name: &str) -> Result<(), AppError> {
+        if name == "master" {
+            return Err(AppError::invalid("the master realm cannot be deleted"));
+        }
+        let ctx = self.realm(name).await?;
+        let mut sys = self.store().system().await?;
+        sys.delete_realm(ctx.id()).await?;
+        sys.commit().await?;
+        self.caches().forget_realm(name, ctx.id()).await;
+        Ok(())
+    }
+}
+
+/// A bearer-only built-in client such as `realm-management`.
+pub(crate) fn builtin_client(client_id: &str, now: i64) -> Client {
+    Client {
+        id: ClientUuid::new(),
+        client_id: client_id.to_owned(),
+        name: Some(format!("${{client_{client_id}}}")),
+        description: None,
+        enabled: true,
+        auth_method: ClientAuthMethod::Secret,
+        secret_sealed: None,
+        redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
+        web_origins: vec![],
+        root_url: None,
+        base_url: None,
+        bearer_only: true,
+        consent_required: false,
+        standard_flow: false,
+        direct_access_grants: false,
+        service_accounts: false,
+        full_scope_allowed: false,
+        optional_scopes: vec![],
+        default_scopes: vec![],
+        attributes: BTreeMap::new(),
+        created_at: now,
+    }
+}

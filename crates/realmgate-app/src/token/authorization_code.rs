@@ -1,0 +1,96 @@
+//! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6). A replayed code revokes
+//! every token issued from it (§4.1.2).
+
+use crate::client_auth::ClientCtx;
+use crate::tokens::grant_scopes;
+use crate::{App, AppError, RealmCtx};
+use realmgate_domain::ScopeSet;
+use realmgate_oidc::token_request::TokenResponse;
+use realmgate_oidc::{OAuthError, pkce};
+use realmgate_store::CodeRedemption;
+
+impl App {
+    pub(crate) async fn grant_authorization_code(
+        &self,
+        realm: &RealmCtx,
+        client: &ClientCtx,
+        code: &str,
+        redirect_uri: Option<&str>,
+        verifier: Option<&str>,
+    ) -> Result<TokenResponse, AppError> {
+        if !client.client.standard_flow {
+            return Err(OAuthError::unauthorized_client("the client may not use the authorization code grant").into());
+        }
+        let now = self.now();
+        let mut tx = self.store().realm(realm.id()).await?;
+        let record = match tx.consume_code(&realmgate_crypto::token_hash(code), now).await? {
+            CodeRedemption::Unknown => return Err(OAuthError::invalid_grant("Code not valid").into()),
+            CodeRedemption::Replayed(c) => {
+                if c.client == client.client.id {
+                    tx.revoke_family(&c.family_id, now).await?;
+                    tx.commit().await?;
+                    tracing::warn!(realm = realm.name(), "authorization code replayed; its tokens were revoked");
+                }
+                return Err(OAuthError::invalid_grant("Code already used").into());
+            }
+            CodeRedemption::First(c) => c,
+        };
+        if record.client != client.client.id {
+            // Roll back: a code presented by the wrong client stays usable by its owner.
+            return Err(OAuthError::invalid_grant("Code was issued to another client").into());
+        }
+        let fail = |msg: &str| AppError::OAuth(OAuthError::invalid_grant(msg));
+        let checked = (|| {
+            if record.expires_at < now {
+                return Err(fail("Code is expired"));
+            }
+            if let Some(r) = redirect_uri
+                && r != record.redirect_uri
+            {
+                return Err(fail("Incorrect redirect_uri"));
+            }
+            pkce::verify(record.code_challenge.as_deref(), verifier).map_err(AppError::OAuth)
+        })();
+        if let Err(e) = checked {
+            tx.commit().await?; // the code stays consumed
+            return Err(e);
+        }
+        let session = tx.session_by_id(&record.session_id).await?.filter(|s| !s.revoked && s.expires_at > now);
+        let Some(session) = session else {
+            tx.commit().await?;
+            return Err(fail("Session not active"));
+        };
+        let user = tx.user_by_id(&record.user_id).await?.filter(|u| u.enabled);
+        let Some(user) = user else {
+            tx.commit().await?;
+            return Err(fail("User not found or disabled"));
+        };
+        let scope = grant_scopes(&client.client, &ScopeSet::parse(&record.scope).unwrap_or_default())?;
+        tx.insert_family(&record.family_id, &client.client.id, &user.id, Some(&session.id), session.expires_at).await?;
+        let (raw, refresh) = self.new_refresh(
+            realm,
+            client,
+            &user,
+            &record.family_id,
+            Some((&session.id, session.expires_at)),
+            &scope.to_string(),
+            session.auth_time,
+            &record.amr,
+        );
+        tx.insert_refresh(&refresh).await?;
+        tx.commit().await?;
+        self.respond_with_tokens(
+            realm,
+            client,
+            &user,
+            Some(&session.id),
+            &scope,
+            record.auth_time,
+            &record.amr,
+            record.nonce.as_deref(),
+            Some(&refresh),
+            Some(raw),
+        )
+        .await
+    }
+}

@@ -1,0 +1,31 @@
+//! `grant_type=client_credentials` (RFC 6749 §4.4). The hot path: cached client, cached keys,
+//! cached role claims, one signature, no database write.
+
+use crate::client_auth::ClientCtx;
+use crate::tokens::grant_scopes;
+use crate::{App, AppError, RealmCtx};
+use realmgate_domain::ScopeSet;
+use realmgate_oidc::OAuthError;
+use realmgate_oidc::token_request::TokenResponse;
+
+impl App {
+    pub(crate) async fn grant_client_credentials(
+        &self,
+        realm: &RealmCtx,
+        client: &ClientCtx,
+        scope: Option<&str>,
+    ) -> Result<TokenResponse, AppError> {
+        if client.client.is_public() || !client.client.service_accounts {
+            return Err(OAuthError::unauthorized_client("Client not enabled to retrieve service account").into());
+        }
+        let user = client
+            .service_user
+            .as_ref()
+            .filter(|u| u.enabled)
+            .ok_or_else(|| AppError::OAuth(OAuthError::unauthorized_client("the client has no service account")))?;
+        let requested = ScopeSet::parse(scope.unwrap_or("")).map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
+        let granted = grant_scopes(&client.client, &requested)?;
+        let now = self.now();
+        self.respond_with_tokens(realm, client, user, None, &granted, now, &[], None, None, None).await
+    }
+}

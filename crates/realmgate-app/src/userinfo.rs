@@ -1,0 +1,47 @@
+//! The UserInfo endpoint (OIDC Core §5.3): claims about the token's user, per granted scope.
+
+use crate::{App, AppError, RealmCtx};
+use realmgate_domain::{ScopeSet, UserId};
+use serde_json::{Value, json};
+
+impl App {
+    pub async fn userinfo(&self, realm: &RealmCtx, bearer: &str) -> Result<Value, AppError> {
+        let at = self.verify_access_token(realm, bearer).await?;
+        let user = self
+            .user(realm, &UserId(at.sub.clone()))
+            .await?
+            .filter(|u| u.enabled)
+            .ok_or_else(|| crate::tokens::invalid_token("user not found or disabled"))?;
+        let scope = ScopeSet::parse(&at.scope).unwrap_or_default();
+        let mut v = json!({ "sub": user.id.0 });
+        let client = self.client(realm.id(), &at.azp).await?;
+        let defaults: Vec<String> = client.map(|c| c.client.default_scopes.clone()).unwrap_or_default();
+        let has = |s: &str| scope.contains(s) || defaults.iter().any(|d| d == s);
+        if has("profile") {
+            v["preferred_username"] = json!(user.username);
+            if let Some(f) = &user.first_name {
+                v["given_name"] = json!(f);
+            }
+            if let Some(l) = &user.last_name {
+                v["family_name"] = json!(l);
+            }
+            let name = [user.first_name.as_deref(), user.last_name.as_deref()]
+                .into_iter()
+                .flatten()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
+            if !name.is_empty() {
+                v["name"] = json!(name);
+            }
+        }
+        if has("email") {
+            if let Some(e) = &user.email {
+                v["email"] = json!(e);
+            }
+            v["email_verified"] = json!(user.email_verified);
+        }
+        v["tenant_id"] = json!(realm.id().0);
+        Ok(v)
+    }
+}

@@ -1,0 +1,17 @@
+//! The `realmgate` binary.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    realmgate_server::install_crypto_provider();
+    let cli = realmgate_server::cli::Cli::parse();
+    match realmgate_server::cli::run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! [`SystemTx`]: the named cross-realm handle. It serves the realm directory and realm lifecycle
+//! only; realm data is never read through it.
+
+use crate::pool::canonical_realm;
+use crate::row::{RowExt, flag, json, page};
+use crate::{StoreError, schema};
+use realmgate_domain::{Realm, RealmId, RealmName};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
+
+macro_rules! realm_cols {
+    () => {
+        "id, name, display_name, enabled, settings, created_at"
+    };
+}
+
+/// A transaction with `realmgate.system = 'on'` (Postgres). Dropping it without
+/// [`SystemTx::commit`] rolls back.
+pub struct SystemTx {
+    tx: Transaction<'static, Any>,
+}
+
+impl std::fmt::Debug for SystemTx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SystemTx").finish_non_exhaustive()
+    }
+}
+
+fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
+    let name = row.text("name")?;
+    Ok(Realm {
+        id: RealmId(row.text("id")?),
+        name: RealmName::parse(&name).map_err(|e| StoreError::Corrupt(format!("name: {e}")))?,
+        display_name: row.opt_text("display_name")?,
+        enabled: row.flag("enabled")?,
+        settings: row.json("settings")?,
+        created_at: row.int("created_at")?,
+    })
+}
+
+impl SystemTx {
+    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
+        Self { tx }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts a directory row; the id must be a UUID (stored in canonical form).
+    /// `Conflict("realms_name")` when the name is taken.
+    pub async fn insert_realm(&mut self, r: &Realm) -> Result<(), StoreError> {
+        let id = canonical_realm(&r.id)?;
+        sqlx::query(
+            "INSERT INTO realms (id, name, display_name, enabled, settings, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id.0)
+        .bind(r.name.as_str())
+        .bind(r.display_name.as_deref())
+        .bind(flag(r.enabled))
+        .bind(json(&r.settings)?)
+        .bind(r.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn realm_by_name(&mut self, name: &str) -> Result<Option<Realm>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            realm_cols!(),
+            " FROM realms WHERE name = $1"
+        ))
+        .bind(name)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(realm_from_row).transpose()
+    }
+
+    pub async fn realm_by_id(&mut self, id: &RealmId) -> Result<Option<Realm>, StoreError> {
+        let Ok(id) = canonical_realm(id) else {
+            return Ok(None);
+        };
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            realm_cols!(),
+            " FROM realms WHERE id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(realm_from_row).transpose()
+    }
+
+    /// A page of realms ordered by name.
+    pub async fn list_realms(&mut self, first: i64, max: i64) -> Result<Vec<Realm>, StoreError> {
+        let (limit, offset) = page(first, max);
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            realm_cols!(),
+            " FROM realms ORDER BY name LIMIT $1 OFFSET $2"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(realm_from_row).collect()
+    }
+
+    pub async fn count_realms(&mut self) -> Result<i64, StoreError> {
+        let n = sqlx::query_scalar("SELECT COUNT(*) AS n FROM realms")
+            .fetch_one(&mut *self.tx)
+            .await?;
+        Ok(n)
+    }
+
+    /// Updates name (a rename), display name, enabled and settings. `NotFound` if absent.
+    pub async fn update_realm(&mut self, r: &Realm) -> Result<(), StoreError> {
+        let id = canonical_realm(&r.id)?;
+        let done = sqlx::query(
+            "UPDATE realms SET name = $2, display_name = $3, enabled = $4, settings = $5 \
+             WHERE id = $1",
+        )
+        .bind(id.0)
+        .bind(r.name.as_str())
+        .bind(r.display_name.as_deref())
+        .bind(flag(r.enabled))
+        .bind(json(&r.settings)?)
+        .execute(&mut *self.tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Deletes every row of the realm from every realm table (one statement per table, children
+    /// first), then its directory row. `NotFound` if the directory row is absent.
+    pub async fn delete_realm(&mut self, id: &RealmId) -> Result<(), StoreError> {
+        let id = canonical_realm(id)?;
+        for stmt in schema::PURGE_REALM {
+            sqlx::query(*stmt)
+                .bind(id.as_str())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        let done = sqlx::query("DELETE FROM realms WHERE id = $1")
+            .bind(id.as_str())
+            .execute(&mut *self.tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,13 @@
+//! Integration tests of realmgate-store, on the backend chosen by `REALMGATE_TEST_STORE`
+//! (`sqlite` by default, or `postgres` with `REALMGATE_TEST_DATABASE_URL`). One test binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+mod behaviour;
+mod conflicts;
+mod isolation;
+mod lifecycle;
+mod rls;
+mod search;
