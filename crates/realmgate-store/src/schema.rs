@@ -3,7 +3,8 @@
 
 use crate::StoreError;
 
-/// Every realm-owned table, children before parents (the order [`PURGE_REALM`] deletes in).
+/// Every realm-owned table, children before parents (the order
+/// [`SystemTx::delete_realm`](crate::SystemTx::delete_realm) deletes in).
 pub const REALM_TABLES: &[&str] = &[
     "refresh_tokens",
     "auth_codes",

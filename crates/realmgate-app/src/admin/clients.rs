@@ -68,10 +68,8 @@ impl ClientInput {
     /// Applies the input to `c` and checks the result. Returns the plaintext secret to seal when
     /// the client needs a (new) one.
     fn apply(self, c: &mut Client) -> Result<Option<String>, AppError> {
-        if let Some(p) = self.protocol.as_deref().filter(|p| !p.is_empty()) {
-            if p != "openid-connect" {
-                return Err(AppError::invalid(format!("protocol '{p}' is not supported")));
-            }
+        if let Some(p) = self.protocol.as_deref().filter(|p| !p.is_empty() && *p != "openid-connect") {
+            return Err(AppError::invalid(format!("protocol '{p}' is not supported")));
         }
         if self.implicit_flow == Some(true) {
             return Err(AppError::invalid("implicitFlowEnabled is not supported (OAuth 2.0 Security BCP)"));

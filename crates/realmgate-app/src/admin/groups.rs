@@ -183,10 +183,8 @@ impl RealmAdmin {
         };
         if let Some(existing) = non_empty(input.id.clone()) {
             let mut g = self.group_row(&mut tx, &existing).await?;
-            if let Some(p) = &parent {
-                if p.id == g.id || p.path.starts_with(&format!("{}/", g.path)) {
-                    return Err(AppError::invalid("a group cannot be moved below itself"));
-                }
+            if parent.as_ref().is_some_and(|p| p.id == g.id || p.path.starts_with(&format!("{}/", g.path))) {
+                return Err(AppError::invalid("a group cannot be moved below itself"));
             }
             if let Some(n) = input.name.as_deref().filter(|n| !n.trim().is_empty()) {
                 g.name = valid_group_name(n)?;

@@ -16,6 +16,9 @@ pub mod realms;
 pub mod roles;
 pub mod users;
 
+#[cfg(test)]
+mod scenario_tests;
+
 pub use auth::AdminPrincipal;
 pub use clients::{ClientInput, ClientView};
 pub use groups::{GroupInput, GroupView};

@@ -5,9 +5,11 @@
 
 mod support;
 
-mod behaviour;
 mod conflicts;
+mod entities;
 mod isolation;
 mod lifecycle;
 mod rls;
+mod roles;
 mod search;
+mod tokens;
