@@ -21,7 +21,11 @@ pub struct AppConfig {
 impl AppConfig {
     pub fn new(public_url: &str) -> Self {
         let public_url = public_url.trim_end_matches('/').to_owned();
-        Self { secure_cookies: public_url.starts_with("https://"), public_url, cache_capacity: 100_000 }
+        Self {
+            secure_cookies: public_url.starts_with("https://"),
+            public_url,
+            cache_capacity: 100_000,
+        }
     }
 }
 
@@ -43,7 +47,11 @@ impl RealmCtx {
         self.realm.name.as_str()
     }
     pub fn display_name(&self) -> &str {
-        self.realm.display_name.as_deref().filter(|d| !d.is_empty()).unwrap_or(self.realm.name.as_str())
+        self.realm
+            .display_name
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .unwrap_or(self.realm.name.as_str())
     }
 }
 
@@ -73,7 +81,14 @@ impl App {
         config: AppConfig,
     ) -> Self {
         let caches = Caches::new(config.cache_capacity);
-        Self(Arc::new(Inner { store, master, hasher, clock, config, caches }))
+        Self(Arc::new(Inner {
+            store,
+            master,
+            hasher,
+            clock,
+            config,
+            caches,
+        }))
     }
 
     pub fn store(&self) -> &Store {
@@ -105,10 +120,23 @@ impl App {
     }
 
     /// Seals a secret for storage, bound to its realm and purpose.
-    pub(crate) fn seal(&self, realm: &RealmId, purpose: &str, plaintext: &[u8]) -> Result<Vec<u8>, AppError> {
-        Ok(self.0.master.seal(aad(realm, purpose).as_bytes(), plaintext)?)
+    pub(crate) fn seal(
+        &self,
+        realm: &RealmId,
+        purpose: &str,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, AppError> {
+        Ok(self
+            .0
+            .master
+            .seal(aad(realm, purpose).as_bytes(), plaintext)?)
     }
-    pub(crate) fn open(&self, realm: &RealmId, purpose: &str, sealed: &[u8]) -> Result<Vec<u8>, AppError> {
+    pub(crate) fn open(
+        &self,
+        realm: &RealmId,
+        purpose: &str,
+        sealed: &[u8],
+    ) -> Result<Vec<u8>, AppError> {
         Ok(self.0.master.open(aad(realm, purpose).as_bytes(), sealed)?)
     }
 }

@@ -8,7 +8,8 @@ use crate::tokens::{allowed_scopes, grant_scopes};
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{AuthCode, Consent, FamilyId, SessionId, User, UserId, UserSession};
 use realmgate_oidc::authorize::{
-    AuthorizeRequest, ClientPolicy, RedirectableError, RequestHead, UnredirectableError, params_from_pairs,
+    AuthorizeRequest, ClientPolicy, RedirectableError, RequestHead, UnredirectableError,
+    params_from_pairs,
 };
 use realmgate_oidc::redirect::{self, AuthorizationResponse};
 use realmgate_oidc::{ErrorCode, OAuthError};
@@ -36,19 +37,38 @@ pub struct CookieOps {
 #[derive(Debug)]
 pub enum AuthorizeStep {
     /// A page for a person; the request must not be redirected.
-    ErrorPage { title: String, message: String },
+    ErrorPage {
+        title: String,
+        message: String,
+    },
     Respond(AuthorizationResponse),
-    Login { flow: String, csrf: String, username: Option<String>, error: Option<String>, client_name: String },
-    Consent { flow: String, csrf: String, client_name: String, scopes: Vec<String> },
+    Login {
+        flow: String,
+        csrf: String,
+        username: Option<String>,
+        error: Option<String>,
+        client_name: String,
+    },
+    Consent {
+        flow: String,
+        csrf: String,
+        client_name: String,
+        scopes: Vec<String>,
+    },
 }
 
 fn error_page(message: impl Into<String>) -> AuthorizeStep {
-    AuthorizeStep::ErrorPage { title: "We are sorry...".to_owned(), message: message.into() }
+    AuthorizeStep::ErrorPage {
+        title: "We are sorry...".to_owned(),
+        message: message.into(),
+    }
 }
 
 fn unredirectable(e: &UnredirectableError) -> AuthorizeStep {
     match e {
-        UnredirectableError::UnknownClient | UnredirectableError::DisabledClient => error_page("Client not found."),
+        UnredirectableError::UnknownClient | UnredirectableError::DisabledClient => {
+            error_page("Client not found.")
+        }
         UnredirectableError::RedirectUriMismatch | UnredirectableError::MissingRedirectUri => {
             error_page("Invalid parameter: redirect_uri")
         }
@@ -109,7 +129,9 @@ impl App {
         if let Some((user, session)) = self.session_from_cookie(realm, browser).await? {
             let too_old = request.max_age.is_some_and(|m| now - session.auth_time > m);
             if !request.prompt.login && !too_old {
-                let step = self.after_authentication(realm, &request, &user, &session, csrf, &mut ops).await?;
+                let step = self
+                    .after_authentication(realm, &request, &user, &session, csrf, &mut ops)
+                    .await?;
                 return Ok((step, ops));
             }
         } else if browser.session.is_some() {
@@ -134,22 +156,44 @@ impl App {
     ) -> Result<(AuthorizeStep, CookieOps), AppError> {
         let mut ops = CookieOps::default();
         let Some((pending, csrf)) = self.open_flow(realm, flow_token, browser) else {
-            return Ok((error_page("Your login attempt timed out or is invalid. Please start again from the application."), ops));
+            return Ok((
+                error_page(
+                    "Your login attempt timed out or is invalid. Please start again from the application.",
+                ),
+                ops,
+            ));
         };
         let request = pending.request;
         if username.trim().is_empty() || password.is_empty() {
-            let step = self.login_step(realm, request, csrf, Some(username), Some("Invalid username or password."))?;
+            let step = self.login_step(
+                realm,
+                request,
+                csrf,
+                Some(username),
+                Some("Invalid username or password."),
+            )?;
             return Ok((step, ops));
         }
-        match self.check_password(realm, username, password, browser.ip.as_deref()).await? {
+        match self
+            .check_password(realm, username, password, browser.ip.as_deref())
+            .await?
+        {
             LoginOutcome::Success(user) => {
                 let session = self.create_session(realm, &user.id, &["pwd"]).await?;
                 ops.set_session = Some(self.session_cookie(realm, &session)?);
-                let step = self.after_authentication(realm, &request, &user, &session, csrf, &mut ops).await?;
+                let step = self
+                    .after_authentication(realm, &request, &user, &session, csrf, &mut ops)
+                    .await?;
                 Ok((step, ops))
             }
             LoginOutcome::InvalidCredentials => {
-                let step = self.login_step(realm, request, csrf, Some(username), Some("Invalid username or password."))?;
+                let step = self.login_step(
+                    realm,
+                    request,
+                    csrf,
+                    Some(username),
+                    Some("Invalid username or password."),
+                )?;
                 Ok((step, ops))
             }
             LoginOutcome::Locked(secs) => {
@@ -158,11 +202,17 @@ impl App {
                     "Too many failed login attempts. Your account is temporarily locked; try again in {minutes} minute{}.",
                     if minutes == 1 { "" } else { "s" }
                 );
-                Ok((self.login_step(realm, request, csrf, Some(username), Some(&msg))?, ops))
+                Ok((
+                    self.login_step(realm, request, csrf, Some(username), Some(&msg))?,
+                    ops,
+                ))
             }
             LoginOutcome::Disabled => {
                 let msg = "Account is disabled, contact your administrator.";
-                Ok((self.login_step(realm, request, csrf, Some(username), Some(msg))?, ops))
+                Ok((
+                    self.login_step(realm, request, csrf, Some(username), Some(msg))?,
+                    ops,
+                ))
             }
         }
     }
@@ -177,7 +227,12 @@ impl App {
     ) -> Result<(AuthorizeStep, CookieOps), AppError> {
         let ops = CookieOps::default();
         let Some((pending, _csrf)) = self.open_flow(realm, flow_token, browser) else {
-            return Ok((error_page("Your consent request timed out or is invalid. Please start again from the application."), ops));
+            return Ok((
+                error_page(
+                    "Your consent request timed out or is invalid. Please start again from the application.",
+                ),
+                ops,
+            ));
         };
         let (Some(uid), Some(sid)) = (pending.user, pending.session) else {
             return Ok((error_page("Invalid consent request."), ops));
@@ -189,9 +244,17 @@ impl App {
         }
         let session = match self.live_session(realm, &SessionId(sid)).await? {
             Some(s) if s.user_id.0 == uid => s,
-            _ => return Ok((error_page("Your session has ended. Please start again from the application."), ops)),
+            _ => {
+                return Ok((
+                    error_page("Your session has ended. Please start again from the application."),
+                    ops,
+                ));
+            }
         };
-        let client = self.client(realm.id(), &request.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        let client = self
+            .client(realm.id(), &request.client_id)
+            .await?
+            .ok_or(AppError::NotFound("client"))?;
         let mut tx = self.store().realm(realm.id()).await?;
         tx.upsert_consent(&Consent {
             user_id: UserId(uid),
@@ -205,7 +268,12 @@ impl App {
         Ok((step, ops))
     }
 
-    fn open_flow(&self, realm: &RealmCtx, token: &str, browser: &Browser) -> Option<(PendingAuth, String)> {
+    fn open_flow(
+        &self,
+        realm: &RealmCtx,
+        token: &str,
+        browser: &Browser,
+    ) -> Option<(PendingAuth, String)> {
         let pending: PendingAuth = self.open_artifact(realm.id(), FLOW_PURPOSE, token)?;
         let cookie = browser.csrf.as_deref()?;
         realmgate_crypto::constant_time_eq(cookie.as_bytes(), pending.csrf.as_bytes()).then(|| {
@@ -214,27 +282,44 @@ impl App {
         })
     }
 
-    async fn session_from_cookie(&self, realm: &RealmCtx, browser: &Browser) -> Result<Option<(User, UserSession)>, AppError> {
-        let Some(raw) = browser.session.as_deref() else { return Ok(None) };
-        let Some(cookie) = self.open_artifact::<SessionCookie>(realm.id(), SESSION_PURPOSE, raw) else {
+    async fn session_from_cookie(
+        &self,
+        realm: &RealmCtx,
+        browser: &Browser,
+    ) -> Result<Option<(User, UserSession)>, AppError> {
+        let Some(raw) = browser.session.as_deref() else {
             return Ok(None);
         };
-        let Some(session) = self.live_session(realm, &cookie.sid).await? else { return Ok(None) };
+        let Some(cookie) = self.open_artifact::<SessionCookie>(realm.id(), SESSION_PURPOSE, raw)
+        else {
+            return Ok(None);
+        };
+        let Some(session) = self.live_session(realm, &cookie.sid).await? else {
+            return Ok(None);
+        };
         match self.user(realm, &session.user_id).await? {
             Some(u) if u.enabled => Ok(Some((u, session))),
             _ => Ok(None),
         }
     }
 
-    pub(crate) fn session_cookie(&self, realm: &RealmCtx, s: &UserSession) -> Result<(String, i64), AppError> {
-        let body = SessionCookie { sid: s.id.clone(), expires_at: s.expires_at };
+    pub(crate) fn session_cookie(
+        &self,
+        realm: &RealmCtx,
+        s: &UserSession,
+    ) -> Result<(String, i64), AppError> {
+        let body = SessionCookie {
+            sid: s.id.clone(),
+            expires_at: s.expires_at,
+        };
         let sealed = self.seal_artifact(realm.id(), SESSION_PURPOSE, s.expires_at, &body)?;
         Ok((sealed, (s.expires_at - self.now()).max(0)))
     }
 
     /// The session a browser's cookie names, for logout.
     pub fn session_id_from_cookie(&self, realm: &RealmCtx, raw: &str) -> Option<SessionId> {
-        self.open_artifact::<SessionCookie>(realm.id(), SESSION_PURPOSE, raw).map(|c| c.sid)
+        self.open_artifact::<SessionCookie>(realm.id(), SESSION_PURPOSE, raw)
+            .map(|c| c.sid)
     }
 
     fn login_step(
@@ -246,11 +331,25 @@ impl App {
         error: Option<&str>,
     ) -> Result<AuthorizeStep, AppError> {
         let exp = self.now() + realm.realm.settings.login_lifespan;
-        let username = username.map(str::to_owned).or_else(|| request.login_hint.clone());
+        let username = username
+            .map(str::to_owned)
+            .or_else(|| request.login_hint.clone());
         let client_name = request.client_id.clone();
-        let pending = PendingAuth { request, csrf: csrf.clone(), expires_at: exp, user: None, session: None };
+        let pending = PendingAuth {
+            request,
+            csrf: csrf.clone(),
+            expires_at: exp,
+            user: None,
+            session: None,
+        };
         let flow = self.seal_artifact(realm.id(), FLOW_PURPOSE, exp, &pending)?;
-        Ok(AuthorizeStep::Login { flow, csrf, username, error: error.map(str::to_owned), client_name })
+        Ok(AuthorizeStep::Login {
+            flow,
+            csrf,
+            username,
+            error: error.map(str::to_owned),
+            client_name,
+        })
     }
 
     async fn after_authentication(
@@ -263,13 +362,27 @@ impl App {
         ops: &mut CookieOps,
     ) -> Result<AuthorizeStep, AppError> {
         let _ = ops;
-        let client = self.client(realm.id(), &request.client_id).await?.ok_or(AppError::NotFound("client"))?;
+        let client = self
+            .client(realm.id(), &request.client_id)
+            .await?
+            .ok_or(AppError::NotFound("client"))?;
         if client.client.consent_required {
-            let stored = self.store().realm_read(realm.id()).await?.consent_of(&user.id, &client.client.id).await?;
-            let covered = stored.is_some_and(|c| request.scopes().iter().all(|s| s == "openid" || c.scopes.iter().any(|g| g == s)));
+            let stored = self
+                .store()
+                .realm_read(realm.id())
+                .await?
+                .consent_of(&user.id, &client.client.id)
+                .await?;
+            let covered = stored.is_some_and(|c| {
+                request
+                    .scopes()
+                    .iter()
+                    .all(|s| s == "openid" || c.scopes.iter().any(|g| g == s))
+            });
             if !covered || request.prompt.consent {
                 if request.prompt.none {
-                    let e = OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented");
+                    let e =
+                        OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented");
                     return Ok(self.redirect_error_for(realm, request, e));
                 }
                 let exp = self.now() + realm.realm.settings.login_lifespan;
@@ -282,17 +395,41 @@ impl App {
                     session: Some(session.id.0.clone()),
                 };
                 let flow = self.seal_artifact(realm.id(), FLOW_PURPOSE, exp, &pending)?;
-                let client_name = client.client.name.clone().filter(|n| !n.is_empty() && !n.starts_with("${")).unwrap_or_else(|| client.client.client_id.clone());
-                let scopes = granted.iter().filter(|s| !matches!(*s, "web-origins" | "acr" | "basic")).map(str::to_owned).collect();
-                return Ok(AuthorizeStep::Consent { flow, csrf, client_name, scopes });
+                let client_name = client
+                    .client
+                    .name
+                    .clone()
+                    .filter(|n| !n.is_empty() && !n.starts_with("${"))
+                    .unwrap_or_else(|| client.client.client_id.clone());
+                let scopes = granted
+                    .iter()
+                    .filter(|s| !matches!(*s, "web-origins" | "acr" | "basic"))
+                    .map(str::to_owned)
+                    .collect();
+                return Ok(AuthorizeStep::Consent {
+                    flow,
+                    csrf,
+                    client_name,
+                    scopes,
+                });
             }
         }
-        Ok(AuthorizeStep::Respond(self.issue_code(realm, request, session).await?))
+        Ok(AuthorizeStep::Respond(
+            self.issue_code(realm, request, session).await?,
+        ))
     }
 
     /// Stores a one-time code (by hash) and builds the success response.
-    async fn issue_code(&self, realm: &RealmCtx, request: &AuthorizeRequest, session: &UserSession) -> Result<AuthorizationResponse, AppError> {
-        let client = self.client(realm.id(), &request.client_id).await?.ok_or(AppError::NotFound("client"))?;
+    async fn issue_code(
+        &self,
+        realm: &RealmCtx,
+        request: &AuthorizeRequest,
+        session: &UserSession,
+    ) -> Result<AuthorizationResponse, AppError> {
+        let client = self
+            .client(realm.id(), &request.client_id)
+            .await?
+            .ok_or(AppError::NotFound("client"))?;
         let code = realmgate_crypto::random_token(32);
         let now = self.now();
         let record = AuthCode {
@@ -325,10 +462,27 @@ impl App {
     }
 
     fn redirect_error(&self, realm: &RealmCtx, e: RedirectableError) -> AuthorizeStep {
-        AuthorizeStep::Respond(redirect::error(&e.redirect_uri, e.response_mode, &e.error, e.state.as_deref(), &realm.issuer))
+        AuthorizeStep::Respond(redirect::error(
+            &e.redirect_uri,
+            e.response_mode,
+            &e.error,
+            e.state.as_deref(),
+            &realm.issuer,
+        ))
     }
 
-    fn redirect_error_for(&self, realm: &RealmCtx, r: &AuthorizeRequest, e: OAuthError) -> AuthorizeStep {
-        AuthorizeStep::Respond(redirect::error(&r.redirect_uri, r.response_mode, &e, r.state.as_deref(), &realm.issuer))
+    fn redirect_error_for(
+        &self,
+        realm: &RealmCtx,
+        r: &AuthorizeRequest,
+        e: OAuthError,
+    ) -> AuthorizeStep {
+        AuthorizeStep::Respond(redirect::error(
+            &r.redirect_uri,
+            r.response_mode,
+            &e,
+            r.state.as_deref(),
+            &realm.issuer,
+        ))
     }
 }

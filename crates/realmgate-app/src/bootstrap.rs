@@ -14,12 +14,26 @@ pub const ADMIN_CLI: &str = "admin-cli";
 pub enum Bootstrap {
     AlreadyDone,
     /// Created; the password is `Some` when it was generated (print it once).
-    Created { username: String, generated_password: Option<String> },
+    Created {
+        username: String,
+        generated_password: Option<String>,
+    },
 }
 
 impl App {
-    pub async fn bootstrap(&self, admin_username: &str, admin_password: Option<String>) -> Result<Bootstrap, AppError> {
-        if self.store().system().await?.realm_by_name("master").await?.is_some() {
+    pub async fn bootstrap(
+        &self,
+        admin_username: &str,
+        admin_password: Option<String>,
+    ) -> Result<Bootstrap, AppError> {
+        if self
+            .store()
+            .system()
+            .await?
+            .realm_by_name("master")
+            .await?
+            .is_some()
+        {
             return Ok(Bootstrap::AlreadyDone);
         }
         let realm = self

@@ -13,8 +13,15 @@ pub fn ip_subject(ip: &str) -> String {
 }
 
 /// Seconds left in a lockout, if any.
-pub async fn locked_for(tx: &mut RealmTx, subject: &str, now: i64) -> Result<Option<i64>, AppError> {
-    Ok(tx.failures_of(subject).await?.and_then(|f| (f.locked_until > now).then_some(f.locked_until - now)))
+pub async fn locked_for(
+    tx: &mut RealmTx,
+    subject: &str,
+    now: i64,
+) -> Result<Option<i64>, AppError> {
+    Ok(tx
+        .failures_of(subject)
+        .await?
+        .and_then(|f| (f.locked_until > now).then_some(f.locked_until - now)))
 }
 
 /// Records a failure and returns the lockout (seconds) it triggered, if any.
@@ -32,7 +39,11 @@ pub async fn record_failure(
     };
     let lock = if failures >= threshold {
         let steps = failures - threshold + 1;
-        Some((policy.wait_increment_seconds.saturating_mul(steps)).min(policy.max_wait_seconds).max(1))
+        Some(
+            (policy.wait_increment_seconds.saturating_mul(steps))
+                .min(policy.max_wait_seconds)
+                .max(1),
+        )
     } else {
         None
     };

@@ -2,9 +2,9 @@
 //! number of realms beyond the configured capacity: idle realms cost nothing.
 
 use crate::RealmCtx;
+use crate::client_auth::ClientCtx;
 use crate::keys::RealmKeys;
 use crate::roles::RoleClaims;
-use crate::client_auth::ClientCtx;
 use moka::future::Cache;
 use realmgate_domain::{RealmId, UserId};
 use std::sync::Arc;
@@ -24,13 +24,19 @@ pub(crate) struct Caches {
 impl Caches {
     pub fn new(capacity: u64) -> Self {
         Self {
-            realms: Cache::builder().max_capacity(capacity).time_to_idle(Duration::from_secs(3600)).build(),
+            realms: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
             clients: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_idle(Duration::from_secs(3600))
                 .support_invalidation_closures()
                 .build(),
-            keys: Cache::builder().max_capacity(capacity).time_to_idle(Duration::from_secs(3600)).build(),
+            keys: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(Duration::from_secs(3600))
+                .build(),
             roles: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_live(Duration::from_secs(60))

@@ -21,21 +21,30 @@ pub struct ClientCtx {
 
 impl std::fmt::Debug for ClientCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ClientCtx").field("client_id", &self.client.client_id).finish_non_exhaustive()
+        f.debug_struct("ClientCtx")
+            .field("client_id", &self.client.client_id)
+            .finish_non_exhaustive()
     }
 }
 
 impl App {
     /// A client by its public `clientId`, from the cache.
-    pub async fn client(&self, realm: &RealmId, client_id: &str) -> Result<Option<Arc<ClientCtx>>, AppError> {
+    pub async fn client(
+        &self,
+        realm: &RealmId,
+        client_id: &str,
+    ) -> Result<Option<Arc<ClientCtx>>, AppError> {
         let key = (realm.clone(), client_id.to_owned());
         if let Some(c) = self.caches().clients.get(&key).await {
             return Ok(Some(c));
         }
         let mut tx = self.store().realm_read(realm).await?;
-        let Some(client) = tx.client_by_client_id(client_id).await? else { return Ok(None) };
+        let Some(client) = tx.client_by_client_id(client_id).await? else {
+            return Ok(None);
+        };
         let service_user = if client.service_accounts {
-            tx.user_by_username(&service_account_username(&client.client_id)).await?
+            tx.user_by_username(&service_account_username(&client.client_id))
+                .await?
         } else {
             None
         };
@@ -60,17 +69,31 @@ impl App {
             && let Some(doc) = client.attr("jwks.string")
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(doc)
         {
-            for k in v.get("keys").and_then(|k| k.as_array()).into_iter().flatten() {
+            for k in v
+                .get("keys")
+                .and_then(|k| k.as_array())
+                .into_iter()
+                .flatten()
+            {
                 if let Ok(key) = VerifyingKey::from_jwk(k) {
                     jwks.push(key);
                 }
             }
         }
-        Ok(ClientCtx { client, secret, jwks, service_user: None })
+        Ok(ClientCtx {
+            client,
+            secret,
+            jwks,
+            service_user: None,
+        })
     }
 
     /// The opened secret of a client, for the admin API.
-    pub fn client_secret_of(&self, realm: &RealmId, client: &Client) -> Result<Option<String>, AppError> {
+    pub fn client_secret_of(
+        &self,
+        realm: &RealmId,
+        client: &Client,
+    ) -> Result<Option<String>, AppError> {
         match &client.secret_sealed {
             Some(sealed) => Ok(Some(
                 String::from_utf8(self.open(realm, SECRET_PURPOSE, sealed)?)
@@ -92,8 +115,15 @@ impl App {
         creds: &ClientCredentials,
         token_endpoint: &str,
     ) -> Result<Arc<ClientCtx>, AppError> {
-        let bad = || AppError::OAuth(OAuthError::invalid_client("Invalid client or Invalid client credentials"));
-        let ctx = self.client(realm.id(), creds.client_id()).await?.ok_or_else(bad)?;
+        let bad = || {
+            AppError::OAuth(OAuthError::invalid_client(
+                "Invalid client or Invalid client credentials",
+            ))
+        };
+        let ctx = self
+            .client(realm.id(), creds.client_id())
+            .await?
+            .ok_or_else(bad)?;
         if !ctx.client.enabled || ctx.client.bearer_only {
             return Err(bad());
         }
@@ -106,7 +136,8 @@ impl App {
                 }
             }
             (ClientAuthMethod::PrivateKeyJwt, ClientCredentials::Assertion { assertion, .. }) => {
-                self.check_client_assertion(realm, &ctx, assertion, token_endpoint).await?;
+                self.check_client_assertion(realm, &ctx, assertion, token_endpoint)
+                    .await?;
             }
             (ClientAuthMethod::None, ClientCredentials::None { .. }) => {}
             _ => return Err(bad()),
@@ -123,8 +154,13 @@ impl App {
         assertion: &str,
         token_endpoint: &str,
     ) -> Result<(), AppError> {
-        let bad = |why: &str| AppError::OAuth(OAuthError::invalid_client(format!("client assertion rejected: {why}")));
-        let parts = realmgate_crypto::verify_jwt(assertion, &ctx.jwks).map_err(|_| bad("signature"))?;
+        let bad = |why: &str| {
+            AppError::OAuth(OAuthError::invalid_client(format!(
+                "client assertion rejected: {why}"
+            )))
+        };
+        let parts =
+            realmgate_crypto::verify_jwt(assertion, &ctx.jwks).map_err(|_| bad("signature"))?;
         let c = &parts.claims;
         let s = |k: &str| c.get(k).and_then(|v| v.as_str());
         let cid = ctx.client.client_id.as_str();
@@ -133,16 +169,20 @@ impl App {
         }
         let aud_ok = match c.get("aud") {
             Some(serde_json::Value::String(a)) => a == token_endpoint || a == &realm.issuer,
-            Some(serde_json::Value::Array(list)) => {
-                list.iter().filter_map(|v| v.as_str()).any(|a| a == token_endpoint || a == realm.issuer)
-            }
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .filter_map(|v| v.as_str())
+                .any(|a| a == token_endpoint || a == realm.issuer),
             _ => false,
         };
         if !aud_ok {
             return Err(bad("aud"));
         }
         let now = self.now();
-        let exp = c.get("exp").and_then(|v| v.as_i64()).ok_or_else(|| bad("exp"))?;
+        let exp = c
+            .get("exp")
+            .and_then(|v| v.as_i64())
+            .ok_or_else(|| bad("exp"))?;
         if exp + 5 < now {
             return Err(bad("expired"));
         }

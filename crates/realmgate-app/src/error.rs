@@ -68,9 +68,13 @@ fn conflict_message(what: &str) -> String {
         "users_username" => "User exists with same username".to_owned(),
         "users_email" => "User exists with same email".to_owned(),
         "clients_client_id" => "Client already exists".to_owned(),
-        "roles_name" | "roles_realm_name" | "roles_client_name" => "Role with the same name already exists".to_owned(),
+        "roles_name" | "roles_realm_name" | "roles_client_name" => {
+            "Role with the same name already exists".to_owned()
+        }
         "groups_path" => "Top level group named already exists.".to_owned(),
-        "organizations_name" | "organizations_alias" => "An organization with the same name or alias already exists".to_owned(),
+        "organizations_name" | "organizations_alias" => {
+            "An organization with the same name or alias already exists".to_owned()
+        }
         "org_members" => "User is already a member of the organization.".to_owned(),
         other => format!("conflict: {other}"),
     }

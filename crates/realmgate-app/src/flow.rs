@@ -34,13 +34,24 @@ struct Envelope<T> {
 }
 
 impl App {
-    pub fn seal_artifact<T: Serialize>(&self, realm: &RealmId, purpose: &str, exp: i64, body: &T) -> Result<String, AppError> {
+    pub fn seal_artifact<T: Serialize>(
+        &self,
+        realm: &RealmId,
+        purpose: &str,
+        exp: i64,
+        body: &T,
+    ) -> Result<String, AppError> {
         let json = serde_json::to_vec(&Envelope { exp, body }).map_err(AppError::internal)?;
         Ok(realmgate_crypto::b64url(&self.seal(realm, purpose, &json)?))
     }
 
     /// Opens an artifact sealed for this realm and purpose; `None` when forged, foreign or expired.
-    pub fn open_artifact<T: DeserializeOwned>(&self, realm: &RealmId, purpose: &str, token: &str) -> Option<T> {
+    pub fn open_artifact<T: DeserializeOwned>(
+        &self,
+        realm: &RealmId,
+        purpose: &str,
+        token: &str,
+    ) -> Option<T> {
         let raw = realmgate_crypto::b64url_decode(token).ok()?;
         let json = self.open(realm, purpose, &raw).ok()?;
         let env: Envelope<T> = serde_json::from_slice(&json).ok()?;

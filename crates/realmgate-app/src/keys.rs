@@ -34,7 +34,9 @@ impl App {
         let rid = realm.clone();
         self.caches()
             .keys
-            .try_get_with(realm.clone(), async move { app.load_keys(&rid, SigAlg::RS256).await })
+            .try_get_with(realm.clone(), async move {
+                app.load_keys(&rid, SigAlg::RS256).await
+            })
             .await
             .map_err(|e: Arc<AppError>| AppError::internal(e))
     }
@@ -54,13 +56,16 @@ impl App {
             .try_get_with(realm.clone(), async move { app.load_keys(&rid, alg).await })
             .await
             .map_err(|e: Arc<AppError>| AppError::internal(e))?;
-        keys.signer(alg).cloned().ok_or_else(|| AppError::internal("no signing key after generation"))
+        keys.signer(alg)
+            .cloned()
+            .ok_or_else(|| AppError::internal("no signing key after generation"))
     }
 
     async fn load_keys(&self, realm: &RealmId, ensure: SigAlg) -> Result<Arc<RealmKeys>, AppError> {
         let mut stored = self.store().realm_read(realm).await?.keys().await?;
         let has = |alg: SigAlg, keys: &[StoredKey]| {
-            keys.iter().any(|k| k.status == KeyStatus::Active && k.alg == alg.as_str())
+            keys.iter()
+                .any(|k| k.status == KeyStatus::Active && k.alg == alg.as_str())
         };
         let mut missing = Vec::new();
         for alg in [SigAlg::RS256, ensure] {
@@ -80,7 +85,11 @@ impl App {
         self.build_keys(realm, &stored)
     }
 
-    fn build_keys(&self, realm: &RealmId, stored: &[StoredKey]) -> Result<Arc<RealmKeys>, AppError> {
+    fn build_keys(
+        &self,
+        realm: &RealmId,
+        stored: &[StoredKey],
+    ) -> Result<Arc<RealmKeys>, AppError> {
         let mut active = HashMap::new();
         let mut verifiers = Vec::new();
         let mut jwks = Vec::new();
@@ -91,7 +100,8 @@ impl App {
             verifiers.push(VerifyingKey::from_jwk(&jwk)?);
             jwks.push(jwk);
             if k.status == KeyStatus::Active {
-                let alg = SigAlg::from_str(&k.alg).map_err(|_| AppError::internal("unknown key algorithm"))?;
+                let alg = SigAlg::from_str(&k.alg)
+                    .map_err(|_| AppError::internal("unknown key algorithm"))?;
                 if let std::collections::hash_map::Entry::Vacant(e) = active.entry(alg) {
                     let der = self.open(realm, KEY_PURPOSE, &k.private_sealed)?;
                     e.insert(Arc::new(SigningKey::from_pkcs8(alg, k.kid.clone(), &der)?));
@@ -100,10 +110,19 @@ impl App {
         }
         let doc = serde_json::to_vec(&serde_json::json!({ "keys": jwks }))
             .map_err(|_| AppError::internal("cannot serialise JWKS"))?;
-        Ok(Arc::new(RealmKeys { active, verifiers, jwks: doc.into() }))
+        Ok(Arc::new(RealmKeys {
+            active,
+            verifiers,
+            jwks: doc.into(),
+        }))
     }
 
-    fn new_stored_key(&self, realm: &RealmId, alg: SigAlg, status: KeyStatus) -> Result<StoredKey, AppError> {
+    fn new_stored_key(
+        &self,
+        realm: &RealmId,
+        alg: SigAlg,
+        status: KeyStatus,
+    ) -> Result<StoredKey, AppError> {
         let kid = realmgate_crypto::random_token(16);
         let key = SigningKey::generate(alg, kid.clone())?;
         let der = key.to_pkcs8()?;
@@ -132,9 +151,13 @@ impl App {
         }
         match mine.iter().find(|k| k.status == KeyStatus::Next) {
             Some(next) => tx.set_key_status(&next.kid, KeyStatus::Active).await?,
-            None => tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Active)?).await?,
+            None => {
+                tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Active)?)
+                    .await?
+            }
         }
-        tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Next)?).await?;
+        tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Next)?)
+            .await?;
         tx.commit().await?;
         self.caches().keys.invalidate(realm).await;
         Ok(())

@@ -55,7 +55,11 @@ impl App {
         };
 
         let verdict = match &cred {
-            Some(c) => Some(self.hasher().verify(password.to_owned(), c.hash.clone()).await?),
+            Some(c) => Some(
+                self.hasher()
+                    .verify(password.to_owned(), c.hash.clone())
+                    .await?,
+            ),
             None => {
                 self.hasher().verify_dummy(password.to_owned()).await;
                 None
@@ -68,15 +72,32 @@ impl App {
                 let mut tx = self.store().realm(realm.id()).await?;
                 let mut lock = None;
                 if let Some(u) = &user {
-                    lock = record_failure(&mut tx, policy, &user_subject(&u.id.0), policy.failure_factor, now).await?;
+                    lock = record_failure(
+                        &mut tx,
+                        policy,
+                        &user_subject(&u.id.0),
+                        policy.failure_factor,
+                        now,
+                    )
+                    .await?;
                 }
                 if let Some(ip) = ip {
-                    let ip_lock = record_failure(&mut tx, policy, &ip_subject(ip), policy.ip_failure_factor, now).await?;
+                    let ip_lock = record_failure(
+                        &mut tx,
+                        policy,
+                        &ip_subject(ip),
+                        policy.ip_failure_factor,
+                        now,
+                    )
+                    .await?;
                     lock = lock.or(ip_lock);
                 }
                 tx.commit().await?;
                 if let Some(l) = lock {
-                    tracing::warn!(realm = realm.name(), "login locked out after repeated failures");
+                    tracing::warn!(
+                        realm = realm.name(),
+                        "login locked out after repeated failures"
+                    );
                     return Ok(LoginOutcome::Locked(l));
                 }
             }
@@ -88,20 +109,34 @@ impl App {
         if !user.enabled {
             return Ok(LoginOutcome::Disabled);
         }
-        let rehash = if verdict.needs_rehash { Some(self.hasher().hash(password.to_owned()).await?) } else { None };
+        let rehash = if verdict.needs_rehash {
+            Some(self.hasher().hash(password.to_owned()).await?)
+        } else {
+            None
+        };
         let mut tx = self.store().realm(realm.id()).await?;
         if policy.enabled {
             tx.clear_failures(&user_subject(&user.id.0)).await?;
         }
         if let (Some(hash), Some(old)) = (rehash, cred) {
-            tx.set_password(&PasswordCredential { hash, created_at: now, ..old }).await?;
+            tx.set_password(&PasswordCredential {
+                hash,
+                created_at: now,
+                ..old
+            })
+            .await?;
         }
         tx.commit().await?;
         Ok(LoginOutcome::Success(user))
     }
 
     /// Starts an SSO session for a user who just authenticated.
-    pub async fn create_session(&self, realm: &RealmCtx, user: &UserId, amr: &[&str]) -> Result<UserSession, AppError> {
+    pub async fn create_session(
+        &self,
+        realm: &RealmCtx,
+        user: &UserId,
+        amr: &[&str],
+    ) -> Result<UserSession, AppError> {
         let now = self.now();
         let s = &realm.realm.settings;
         let session = UserSession {
@@ -120,19 +155,40 @@ impl App {
     }
 
     /// The live session named by a cookie: not revoked, not past its max lifetime or idle timeout.
-    pub async fn live_session(&self, realm: &RealmCtx, sid: &SessionId) -> Result<Option<UserSession>, AppError> {
+    pub async fn live_session(
+        &self,
+        realm: &RealmCtx,
+        sid: &SessionId,
+    ) -> Result<Option<UserSession>, AppError> {
         let now = self.now();
-        let s = self.store().realm_read(realm.id()).await?.session_by_id(sid).await?;
+        let s = self
+            .store()
+            .realm_read(realm.id())
+            .await?
+            .session_by_id(sid)
+            .await?;
         Ok(s.filter(|s| {
-            !s.revoked && s.expires_at > now && now - s.last_seen <= realm.realm.settings.sso_session_idle_timeout
+            !s.revoked
+                && s.expires_at > now
+                && now - s.last_seen <= realm.realm.settings.sso_session_idle_timeout
         }))
     }
 
     pub async fn user(&self, realm: &RealmCtx, id: &UserId) -> Result<Option<User>, AppError> {
-        Ok(self.store().realm_read(realm.id()).await?.user_by_id(id).await?)
+        Ok(self
+            .store()
+            .realm_read(realm.id())
+            .await?
+            .user_by_id(id)
+            .await?)
     }
 
-    pub async fn set_user_password(&self, realm: &realmgate_domain::RealmId, user: &UserId, password: &str) -> Result<(), AppError> {
+    pub async fn set_user_password(
+        &self,
+        realm: &realmgate_domain::RealmId,
+        user: &UserId,
+        password: &str,
+    ) -> Result<(), AppError> {
         if password.is_empty() {
             return Err(AppError::invalid("the password must not be empty"));
         }

@@ -35,7 +35,10 @@ impl App {
         let found = self.store().system().await?.realm_by_name(name).await?;
         let realm = found.ok_or(AppError::NotFound("realm"))?;
         let ctx = Arc::new(self.realm_ctx(realm)?);
-        self.caches().realms.insert(name.to_owned(), ctx.clone()).await;
+        self.caches()
+            .realms
+            .insert(name.to_owned(), ctx.clone())
+            .await;
         Ok(ctx)
     }
 
@@ -47,15 +50,29 @@ impl App {
         algs.dedup();
         let doc = realmgate_oidc::discovery::metadata(&issuer, &["RS256", "ES256", "EdDSA"]);
         let discovery = serde_json::to_vec(&doc).map_err(AppError::internal)?;
-        Ok(RealmCtx { realm, issuer, discovery: discovery.into() })
+        Ok(RealmCtx {
+            realm,
+            issuer,
+            discovery: discovery.into(),
+        })
     }
 
     pub async fn realm_by_id(&self, id: &RealmId) -> Result<Realm, AppError> {
-        self.store().system().await?.realm_by_id(id).await?.ok_or(AppError::NotFound("realm"))
+        self.store()
+            .system()
+            .await?
+            .realm_by_id(id)
+            .await?
+            .ok_or(AppError::NotFound("realm"))
     }
 
     pub async fn list_realms(&self) -> Result<Vec<Realm>, AppError> {
-        Ok(self.store().system().await?.list_realms(0, i64::MAX).await?)
+        Ok(self
+            .store()
+            .system()
+            .await?
+            .list_realms(0, i64::MAX)
+            .await?)
     }
 
     /// Creates a realm with its built-in roles and the `realm-management` client: 6 inserts.
@@ -90,7 +107,10 @@ impl App {
         let now = self.now();
         let mut tx = self.store().realm(&realm.id).await?;
         for (name, desc) in [
-            (format!("default-roles-{}", realm.name), "${role_default-roles}"),
+            (
+                format!("default-roles-{}", realm.name),
+                "${role_default-roles}",
+            ),
             ("offline_access".to_owned(), "${role_offline-access}"),
             ("uma_authorization".to_owned(), "${role_uma_authorization}"),
         ] {
@@ -139,7 +159,9 @@ impl App {
         sys.update_realm(&realm).await?;
         sys.commit().await?;
         self.caches().forget_realm(current, &realm.id).await;
-        self.caches().forget_realm(realm.name.as_str(), &realm.id).await;
+        self.caches()
+            .forget_realm(realm.name.as_str(), &realm.id)
+            .await;
         Ok(realm)
     }
 

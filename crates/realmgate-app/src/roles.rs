@@ -16,7 +16,11 @@ pub struct RoleClaims {
 }
 
 impl App {
-    pub async fn role_claims(&self, realm: &RealmId, user: &UserId) -> Result<Arc<RoleClaims>, AppError> {
+    pub async fn role_claims(
+        &self,
+        realm: &RealmId,
+        user: &UserId,
+    ) -> Result<Arc<RoleClaims>, AppError> {
         let key = (realm.clone(), user.clone());
         if let Some(c) = self.caches().roles.get(&key).await {
             return Ok(c);
@@ -48,7 +52,11 @@ impl App {
             .filter(|(o, _)| o.enabled)
             .map(|(o, m)| (o.alias, (o.id.0, m.roles)))
             .collect();
-        let claims = Arc::new(RoleClaims { realm: realm_roles.into_iter().collect(), clients, orgs });
+        let claims = Arc::new(RoleClaims {
+            realm: realm_roles.into_iter().collect(),
+            clients,
+            orgs,
+        });
         self.caches().roles.insert(key, claims.clone()).await;
         Ok(claims)
     }

@@ -11,7 +11,15 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 /// Scopes that appear in the `scope` claim (Keycloak leaves out `roles`, `web-origins`, `acr`, `basic`).
-const SCOPES_IN_TOKEN: [&str; 7] = ["openid", "profile", "email", "address", "phone", "offline_access", "organization"];
+const SCOPES_IN_TOKEN: [&str; 7] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+    "organization",
+];
 
 pub const DEFAULT_SCOPES: [&str; 6] = ["profile", "email", "roles", "web-origins", "acr", "basic"];
 pub const OPTIONAL_SCOPES: [&str; 4] = ["address", "phone", "offline_access", "organization"];
@@ -39,7 +47,13 @@ pub struct Minted {
 
 /// Scopes the client may be granted: its defaults plus its optional ones plus `openid`.
 pub fn allowed_scopes(client: &Client) -> ScopeSet {
-    let mut s = ScopeSet::from_iter(client.default_scopes.iter().chain(client.optional_scopes.iter()).cloned());
+    let mut s = ScopeSet::from_iter(
+        client
+            .default_scopes
+            .iter()
+            .chain(client.optional_scopes.iter())
+            .cloned(),
+    );
     s.insert("openid");
     s
 }
@@ -48,7 +62,9 @@ pub fn allowed_scopes(client: &Client) -> ScopeSet {
 pub fn grant_scopes(client: &Client, requested: &ScopeSet) -> Result<ScopeSet, OAuthError> {
     let allowed = allowed_scopes(client);
     if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
-        return Err(OAuthError::invalid_scope(format!("scope '{bad}' is not allowed for this client")));
+        return Err(OAuthError::invalid_scope(format!(
+            "scope '{bad}' is not allowed for this client"
+        )));
     }
     let mut granted = requested.clone();
     for d in &client.default_scopes {
@@ -99,17 +115,21 @@ impl App {
             .and_then(|v| v.parse::<i64>().ok())
             .filter(|v| *v > 0)
             .unwrap_or(realm.realm.settings.access_token_lifespan);
-        let roles: std::sync::Arc<RoleClaims> = if sub.scope.contains("roles") || sub.scope.contains("organization") {
-            self.role_claims(realm.id(), &sub.user.id).await?
-        } else {
-            std::sync::Arc::new(RoleClaims::default())
-        };
+        let roles: std::sync::Arc<RoleClaims> =
+            if sub.scope.contains("roles") || sub.scope.contains("organization") {
+                self.role_claims(realm.id(), &sub.user.id).await?
+            } else {
+                std::sync::Arc::new(RoleClaims::default())
+            };
         let p = profile(sub.user, sub.scope);
         let scope = scope_claim(sub.scope);
         let mut organization = BTreeMap::new();
         if sub.scope.contains("organization") {
             for (alias, (id, org_roles)) in &roles.orgs {
-                organization.insert(alias.clone(), serde_json::json!({ "id": id, "roles": org_roles }));
+                organization.insert(
+                    alias.clone(),
+                    serde_json::json!({ "id": id, "roles": org_roles }),
+                );
             }
         }
         let with_roles = sub.scope.contains("roles");
@@ -134,9 +154,19 @@ impl App {
             name: p.name.clone(),
             given_name: p.given_name.clone(),
             family_name: p.family_name.clone(),
-            realm_access: RoleList { roles: if with_roles { roles.realm.clone() } else { vec![] } },
+            realm_access: RoleList {
+                roles: if with_roles {
+                    roles.realm.clone()
+                } else {
+                    vec![]
+                },
+            },
             resource_access: if with_roles {
-                roles.clients.iter().map(|(c, r)| (c.clone(), RoleList { roles: r.clone() })).collect()
+                roles
+                    .clients
+                    .iter()
+                    .map(|(c, r)| (c.clone(), RoleList { roles: r.clone() }))
+                    .collect()
             } else {
                 BTreeMap::new()
             },
@@ -147,7 +177,10 @@ impl App {
             gid: sub.family.map(|f| f.0.clone()),
         };
         let at_alg = alg_for(realm, client, "access.token.signed.response.alg");
-        let access_token = self.signer(realm.id(), at_alg).await?.sign_jwt(Some("at+jwt"), &at)?;
+        let access_token = self
+            .signer(realm.id(), at_alg)
+            .await?
+            .sign_jwt(Some("at+jwt"), &at)?;
 
         let id_token = if sub.scope.contains("openid") {
             let id_alg = alg_for(realm, client, "id.token.signed.response.alg");
@@ -166,7 +199,9 @@ impl App {
                 acr: "1".to_owned(),
                 amr: sub.amr.to_vec(),
                 at_hash: Some(realmgate_crypto::oidc_half_hash(id_alg, &access_token)),
-                c_hash: sub.code.map(|c| realmgate_crypto::oidc_half_hash(id_alg, c)),
+                c_hash: sub
+                    .code
+                    .map(|c| realmgate_crypto::oidc_half_hash(id_alg, c)),
                 typ: "ID".to_owned(),
                 tenant_id: realm.id().0.clone(),
                 profile: p,
@@ -175,14 +210,24 @@ impl App {
         } else {
             None
         };
-        Ok(Minted { access_token, expires_in: lifespan, id_token, scope })
+        Ok(Minted {
+            access_token,
+            expires_in: lifespan,
+            id_token,
+            scope,
+        })
     }
 
     /// Verifies one of this realm's access tokens: signature, `typ`, issuer, expiry, and that it
     /// was not revoked (its jti, its grant family, or its session).
-    pub async fn verify_access_token(&self, realm: &RealmCtx, token: &str) -> Result<AccessTokenClaims, AppError> {
+    pub async fn verify_access_token(
+        &self,
+        realm: &RealmCtx,
+        token: &str,
+    ) -> Result<AccessTokenClaims, AppError> {
         let claims = self.verify_own_jwt(realm, token, Some("at+jwt")).await?;
-        let at: AccessTokenClaims = serde_json::from_value(claims).map_err(|_| invalid_token("malformed claims"))?;
+        let at: AccessTokenClaims =
+            serde_json::from_value(claims).map_err(|_| invalid_token("malformed claims"))?;
         if at.iss != realm.issuer {
             return Err(invalid_token("token issued by another realm"));
         }
@@ -198,7 +243,10 @@ impl App {
                 return Err(invalid_token("token revoked"));
             }
         } else if let Some(sid) = &at.sid {
-            let live = tx.session_by_id(&SessionId(sid.clone())).await?.is_some_and(|s| !s.revoked);
+            let live = tx
+                .session_by_id(&SessionId(sid.clone()))
+                .await?
+                .is_some_and(|s| !s.revoked);
             if !live {
                 return Err(invalid_token("session ended"));
             }
@@ -207,14 +255,20 @@ impl App {
     }
 
     /// Signature check of a JWT signed by this realm; retries once with fresh keys after a rotation.
-    pub async fn verify_own_jwt(&self, realm: &RealmCtx, token: &str, typ: Option<&str>) -> Result<serde_json::Value, AppError> {
+    pub async fn verify_own_jwt(
+        &self,
+        realm: &RealmCtx,
+        token: &str,
+        typ: Option<&str>,
+    ) -> Result<serde_json::Value, AppError> {
         let keys = self.realm_keys(realm.id()).await?;
         let parts = match realmgate_crypto::verify_jwt(token, &keys.verifiers) {
             Ok(p) => p,
             Err(CryptoError::KeyNotFound) => {
                 self.caches().keys.invalidate(realm.id()).await;
                 let keys = self.realm_keys(realm.id()).await?;
-                realmgate_crypto::verify_jwt(token, &keys.verifiers).map_err(|_| invalid_token("bad signature"))?
+                realmgate_crypto::verify_jwt(token, &keys.verifiers)
+                    .map_err(|_| invalid_token("bad signature"))?
             }
             Err(_) => return Err(invalid_token("bad signature")),
         };
@@ -228,5 +282,8 @@ impl App {
 }
 
 pub(crate) fn invalid_token(why: &str) -> AppError {
-    AppError::OAuth(OAuthError::new(realmgate_oidc::ErrorCode::InvalidToken, why))
+    AppError::OAuth(OAuthError::new(
+        realmgate_oidc::ErrorCode::InvalidToken,
+        why,
+    ))
 }

@@ -89,7 +89,10 @@ impl Client {
         self.auth_method == ClientAuthMethod::None
     }
     pub fn attr(&self, key: &str) -> Option<&str> {
-        self.attributes.get(key).map(String::as_str).filter(|v| !v.is_empty())
+        self.attributes
+            .get(key)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 

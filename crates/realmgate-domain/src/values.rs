@@ -12,7 +12,9 @@ pub struct RealmName(String);
 
 impl RealmName {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
-        let ok_chars = s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let ok_chars = s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if s.is_empty() || s.len() > 64 || !ok_chars || s.starts_with('.') {
             return Err(DomainError::new(
                 "realm",
@@ -55,7 +57,10 @@ impl Username {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let s = s.trim();
         if s.is_empty() || s.len() > 255 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(DomainError::new("username", "must be 1-255 characters without spaces"));
+            return Err(DomainError::new(
+                "username",
+                "must be 1-255 characters without spaces",
+            ));
         }
         Ok(Self(s.to_lowercase()))
     }
@@ -129,7 +134,10 @@ impl RedirectUri {
         let url = url::Url::parse(s)
             .map_err(|_| DomainError::new("redirect_uri", "must be an absolute URI"))?;
         if url.fragment().is_some() {
-            return Err(DomainError::new("redirect_uri", "must not contain a fragment"));
+            return Err(DomainError::new(
+                "redirect_uri",
+                "must not contain a fragment",
+            ));
         }
         if url.cannot_be_a_base() && url.scheme() != "urn" {
             return Err(DomainError::new("redirect_uri", "must be an absolute URI"));
@@ -160,18 +168,15 @@ impl ScopeSet {
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let mut set = BTreeSet::new();
         for token in s.split(' ').filter(|t| !t.is_empty()) {
-            let ok = token
-                .chars()
-                .all(|c| c == '\x21' || ('\x23'..='\x5b').contains(&c) || ('\x5d'..='\x7e').contains(&c));
+            let ok = token.chars().all(|c| {
+                c == '\x21' || ('\x23'..='\x5b').contains(&c) || ('\x5d'..='\x7e').contains(&c)
+            });
             if !ok {
                 return Err(DomainError::new("scope", "contains an invalid character"));
             }
             set.insert(token.to_owned());
         }
         Ok(Self(set))
-    }
-    pub fn from_iter<I: IntoIterator<Item = S>, S: Into<String>>(items: I) -> Self {
-        Self(items.into_iter().map(Into::into).collect())
     }
     pub fn contains(&self, scope: &str) -> bool {
         self.0.contains(scope)
@@ -191,6 +196,12 @@ impl ScopeSet {
     /// Keeps only the scopes present in `allowed`.
     pub fn intersect(&self, allowed: &ScopeSet) -> ScopeSet {
         Self(self.0.intersection(&allowed.0).cloned().collect())
+    }
+}
+
+impl<S: Into<String>> FromIterator<S> for ScopeSet {
+    fn from_iter<I: IntoIterator<Item = S>>(items: I) -> Self {
+        Self(items.into_iter().map(Into::into).collect())
     }
 }
 
@@ -222,7 +233,10 @@ mod tests {
 
     #[test]
     fn usernames_are_lowercased() {
-        assert_eq!(Username::parse(" Alice ").map(|u| u.0).ok(), Some("alice".into()));
+        assert_eq!(
+            Username::parse(" Alice ").map(|u| u.0).ok(),
+            Some("alice".into())
+        );
         assert!(Username::parse("a b").is_err());
     }
 
@@ -236,13 +250,19 @@ mod tests {
     #[test]
     fn rfc6749_3_3_scope_tokens() {
         let s = ScopeSet::parse("openid  profile email").ok();
-        assert_eq!(s.map(|s| s.to_string()), Some("email openid profile".into()));
+        assert_eq!(
+            s.map(|s| s.to_string()),
+            Some("email openid profile".into())
+        );
         assert!(ScopeSet::parse("open\"id").is_err());
     }
 
     #[test]
     fn email_shape() {
-        assert_eq!(Email::parse("Bob@Example.COM").ok().map(|e| e.0), Some("bob@example.com".into()));
+        assert_eq!(
+            Email::parse("Bob@Example.COM").ok().map(|e| e.0),
+            Some("bob@example.com".into())
+        );
         for bad in ["bob", "bob@", "@x.y", "bob@x", "b ob@x.y"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

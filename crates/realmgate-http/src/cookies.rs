@@ -23,21 +23,35 @@ pub fn read(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The browser's cookies for this realm plus the client address (for brute-force accounting).
 pub fn browser(headers: &HeaderMap, ip: Option<String>) -> Browser {
-    Browser { csrf: read(headers, CSRF), session: read(headers, SESSION), ip }
+    Browser {
+        csrf: read(headers, CSRF),
+        session: read(headers, SESSION),
+        ip,
+    }
 }
 
 /// `Set-Cookie` header values for the app's cookie operations.
 pub fn set_cookie_values(app: &App, realm: &RealmCtx, ops: &CookieOps) -> Vec<String> {
-    let secure = if app.config().secure_cookies { "; Secure" } else { "" };
+    let secure = if app.config().secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let path = format!("/realms/{}/", realm.name());
     let mut out = Vec::new();
     if let Some(c) = &ops.set_csrf {
-        out.push(format!("{CSRF}={c}; Path={path}; HttpOnly; SameSite=Lax{secure}"));
+        out.push(format!(
+            "{CSRF}={c}; Path={path}; HttpOnly; SameSite=Lax{secure}"
+        ));
     }
     if let Some((v, max_age)) = &ops.set_session {
-        out.push(format!("{SESSION}={v}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"));
+        out.push(format!(
+            "{SESSION}={v}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        ));
     } else if ops.clear_session {
-        out.push(format!("{SESSION}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax{secure}"));
+        out.push(format!(
+            "{SESSION}=; Path={path}; Max-Age=0; HttpOnly; SameSite=Lax{secure}"
+        ));
     }
     out
 }

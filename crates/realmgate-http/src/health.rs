@@ -7,7 +7,9 @@ use axum::routing::get;
 use realmgate_app::App;
 
 pub fn routes() -> Router<App> {
-    Router::new().route("/healthz", get(|| async { "ok" })).route("/readyz", get(ready))
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
 }
 
 async fn ready(State(app): State<App>) -> (StatusCode, &'static str) {

@@ -44,7 +44,10 @@ impl RequestHead {
             .ok_or(UnredirectableError::MissingClientId)?;
         Ok(Self {
             client_id: client_id.clone(),
-            redirect_uri: params.get("redirect_uri").filter(|r| !r.is_empty()).cloned(),
+            redirect_uri: params
+                .get("redirect_uri")
+                .filter(|r| !r.is_empty())
+                .cloned(),
         })
     }
 
@@ -154,14 +157,24 @@ impl AuthorizeRequest {
         };
 
         if params.contains_key("request") {
-            return Err(fail(OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported")));
+            return Err(fail(OAuthError::new(
+                ErrorCode::RequestNotSupported,
+                "request objects are not supported",
+            )));
         }
         if params.contains_key("request_uri") {
-            return Err(fail(OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported")));
+            return Err(fail(OAuthError::new(
+                ErrorCode::RequestUriNotSupported,
+                "request_uri is not supported",
+            )));
         }
         match params.get("response_type").map(String::as_str) {
             Some("code") => {}
-            None | Some("") => return Err(fail(OAuthError::invalid_request("response_type is required"))),
+            None | Some("") => {
+                return Err(fail(OAuthError::invalid_request(
+                    "response_type is required",
+                )));
+            }
             Some(_) => {
                 return Err(fail(OAuthError::new(
                     ErrorCode::UnsupportedResponseType,
@@ -179,25 +192,38 @@ impl AuthorizeRequest {
             .map_err(|e| fail(OAuthError::invalid_scope(e.reason)))?;
         for s in requested.iter() {
             if s != "openid" && !policy.allowed_scopes.contains(s) {
-                return Err(fail(OAuthError::invalid_scope(format!("scope '{s}' is not allowed for this client"))));
+                return Err(fail(OAuthError::invalid_scope(format!(
+                    "scope '{s}' is not allowed for this client"
+                ))));
             }
         }
         let is_oidc = requested.contains("openid");
         let nonce = params.get("nonce").filter(|n| !n.is_empty()).cloned();
 
-        let prompt = parse_prompt(params.get("prompt").map(String::as_str).unwrap_or("")).map_err(&fail)?;
+        let prompt =
+            parse_prompt(params.get("prompt").map(String::as_str).unwrap_or("")).map_err(&fail)?;
 
         let max_age = match params.get("max_age").filter(|m| !m.is_empty()) {
             None => None,
             Some(m) => match m.parse::<i64>() {
                 Ok(v) if v >= 0 => Some(v),
-                _ => return Err(fail(OAuthError::invalid_request("max_age must be a non-negative integer"))),
+                _ => {
+                    return Err(fail(OAuthError::invalid_request(
+                        "max_age must be a non-negative integer",
+                    )));
+                }
             },
         };
 
         let code_challenge = pkce::check_challenge(
-            params.get("code_challenge").map(String::as_str).filter(|s| !s.is_empty()),
-            params.get("code_challenge_method").map(String::as_str).filter(|s| !s.is_empty()),
+            params
+                .get("code_challenge")
+                .map(String::as_str)
+                .filter(|s| !s.is_empty()),
+            params
+                .get("code_challenge_method")
+                .map(String::as_str)
+                .filter(|s| !s.is_empty()),
             policy.pkce_required || policy.public,
         )
         .map_err(&fail)?;
@@ -234,11 +260,17 @@ fn parse_prompt(s: &str) -> Result<Prompt, OAuthError> {
             "login" => p.login = true,
             "consent" => p.consent = true,
             "select_account" => p.select_account = true,
-            _ => return Err(OAuthError::invalid_request(format!("unsupported prompt value '{v}'"))),
+            _ => {
+                return Err(OAuthError::invalid_request(format!(
+                    "unsupported prompt value '{v}'"
+                )));
+            }
         }
     }
     if p.none && (p.login || p.consent || p.select_account) {
-        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
     }
     Ok(p)
 }
@@ -268,15 +300,30 @@ mod tests {
     }
 
     fn params(pairs: &[(&str, &str)]) -> Params {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn rfc6749_3_1_2_exact_redirect_matching() {
-        let head = RequestHead { client_id: "c".into(), redirect_uri: Some("https://a/cb/".into()) };
-        assert_eq!(head.resolve_redirect(&["https://a/cb".into()]), Err(UnredirectableError::RedirectUriMismatch));
-        let head = RequestHead { client_id: "c".into(), redirect_uri: None };
-        assert_eq!(head.resolve_redirect(&["https://a/cb".into()]), Ok("https://a/cb".into()));
+        let head = RequestHead {
+            client_id: "c".into(),
+            redirect_uri: Some("https://a/cb/".into()),
+        };
+        assert_eq!(
+            head.resolve_redirect(&["https://a/cb".into()]),
+            Err(UnredirectableError::RedirectUriMismatch)
+        );
+        let head = RequestHead {
+            client_id: "c".into(),
+            redirect_uri: None,
+        };
+        assert_eq!(
+            head.resolve_redirect(&["https://a/cb".into()]),
+            Ok("https://a/cb".into())
+        );
         assert_eq!(
             head.resolve_redirect(&["https://a/cb".into(), "https://b/cb".into()]),
             Err(UnredirectableError::MissingRedirectUri)
@@ -285,12 +332,19 @@ mod tests {
 
     #[test]
     fn rfc6749_4_1_2_1_unsupported_response_type_is_redirected() {
-        let p = params(&[("client_id", "c"), ("response_type", "token"), ("state", "s")]);
+        let p = params(&[
+            ("client_id", "c"),
+            ("response_type", "token"),
+            ("state", "s"),
+        ]);
         let head = RequestHead::parse(&p).ok();
         let err = head
             .map(|h| AuthorizeRequest::validate(&p, &h, "https://a/cb".into(), &policy()))
             .and_then(|r| r.err());
-        assert_eq!(err.map(|e| (e.error.code, e.state)), Some((ErrorCode::UnsupportedResponseType, Some("s".into()))));
+        assert_eq!(
+            err.map(|e| (e.error.code, e.state)),
+            Some((ErrorCode::UnsupportedResponseType, Some("s".into())))
+        );
     }
 
     #[test]
@@ -301,15 +355,28 @@ mod tests {
 
     #[test]
     fn rfc6749_3_1_duplicate_parameters_rejected() {
-        let pairs = vec![("a".to_string(), "1".to_string()), ("a".to_string(), "2".to_string())];
+        let pairs = vec![
+            ("a".to_string(), "1".to_string()),
+            ("a".to_string(), "2".to_string()),
+        ];
         assert!(params_from_pairs(pairs).is_err());
     }
 
     #[test]
     fn public_clients_need_pkce() {
-        let p = params(&[("client_id", "c"), ("response_type", "code"), ("scope", "openid")]);
-        let head = RequestHead { client_id: "c".into(), redirect_uri: None };
-        let pol = ClientPolicy { public: true, ..policy() };
+        let p = params(&[
+            ("client_id", "c"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+        ]);
+        let head = RequestHead {
+            client_id: "c".into(),
+            redirect_uri: None,
+        };
+        let pol = ClientPolicy {
+            public: true,
+            ..policy()
+        };
         let err = AuthorizeRequest::validate(&p, &head, "https://a/cb".into(), &pol).err();
         assert_eq!(err.map(|e| e.error.code), Some(ErrorCode::InvalidRequest));
     }

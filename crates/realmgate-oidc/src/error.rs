@@ -71,10 +71,16 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: Some(description.into()) }
+        Self {
+            code,
+            description: Some(description.into()),
+        }
     }
     pub fn bare(code: ErrorCode) -> Self {
-        Self { code, description: None }
+        Self {
+            code,
+            description: None,
+        }
     }
     pub fn invalid_request(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, d)

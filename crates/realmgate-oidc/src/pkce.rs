@@ -6,7 +6,8 @@ use crate::OAuthError;
 /// RFC 7636 §4.1: 43–128 characters of `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 pub fn valid_verifier_or_challenge(s: &str) -> bool {
     (43..=128).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// Validates the authorization request's PKCE parameters (RFC 7636 §4.3).
@@ -20,13 +21,17 @@ pub fn check_challenge(
             "PKCE is required for this client: send code_challenge with code_challenge_method=S256",
         )),
         (None, None) => Ok(None),
-        (None, Some(_)) => Err(OAuthError::invalid_request("code_challenge_method without code_challenge")),
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
         (Some(_), None) | (Some(_), Some("plain")) => Err(OAuthError::invalid_request(
             "code_challenge_method must be S256; plain is not supported",
         )),
         (Some(c), Some("S256")) if valid_verifier_or_challenge(c) => Ok(Some(c.to_owned())),
         (Some(_), Some("S256")) => Err(OAuthError::invalid_request("code_challenge is malformed")),
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request("unsupported code_challenge_method")),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "unsupported code_challenge_method",
+        )),
     }
 }
 
@@ -34,8 +39,12 @@ pub fn check_challenge(
 pub fn verify(challenge: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
     match (challenge, verifier) {
         (None, None) => Ok(()),
-        (None, Some(_)) => Err(OAuthError::invalid_grant("code_verifier sent but no code_challenge was used")),
-        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required (PKCE)")),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent but no code_challenge was used",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant(
+            "code_verifier is required (PKCE)",
+        )),
         (Some(c), Some(v)) => {
             if !valid_verifier_or_challenge(v) {
                 return Err(OAuthError::invalid_grant("code_verifier is malformed"));

@@ -10,7 +10,10 @@ pub enum AuthorizationResponse {
     /// A 302/303 to this URL.
     Redirect(String),
     /// An auto-submitting HTML form POSTing these fields to `action`.
-    FormPost { action: String, fields: Vec<(String, String)> },
+    FormPost {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
 }
 
 pub fn success(
@@ -50,20 +53,31 @@ pub fn error(
     build(redirect_uri, mode, fields)
 }
 
-fn build(redirect_uri: &str, mode: ResponseMode, fields: Vec<(String, String)>) -> AuthorizationResponse {
+fn build(
+    redirect_uri: &str,
+    mode: ResponseMode,
+    fields: Vec<(String, String)>,
+) -> AuthorizationResponse {
     match mode {
-        ResponseMode::FormPost => AuthorizationResponse::FormPost { action: redirect_uri.to_owned(), fields },
+        ResponseMode::FormPost => AuthorizationResponse::FormPost {
+            action: redirect_uri.to_owned(),
+            fields,
+        },
         ResponseMode::Query => {
             let encoded = encode(&fields);
             let sep = if redirect_uri.contains('?') { '&' } else { '?' };
             AuthorizationResponse::Redirect(format!("{redirect_uri}{sep}{encoded}"))
         }
-        ResponseMode::Fragment => AuthorizationResponse::Redirect(format!("{redirect_uri}#{}", encode(&fields))),
+        ResponseMode::Fragment => {
+            AuthorizationResponse::Redirect(format!("{redirect_uri}#{}", encode(&fields)))
+        }
     }
 }
 
 fn encode(fields: &[(String, String)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields.iter()).finish()
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter())
+        .finish()
 }
 
 /// Appends query parameters to a URI that may already carry a query (e.g. post-logout redirects).
@@ -81,13 +95,28 @@ mod tests {
 
     #[test]
     fn rfc6749_4_1_2_keeps_existing_query() {
-        let r = success("https://a/cb?x=1", ResponseMode::Query, "c0de", Some("st"), "https://i", None);
-        assert_eq!(r, AuthorizationResponse::Redirect("https://a/cb?x=1&code=c0de&state=st&iss=https%3A%2F%2Fi".into()));
+        let r = success(
+            "https://a/cb?x=1",
+            ResponseMode::Query,
+            "c0de",
+            Some("st"),
+            "https://i",
+            None,
+        );
+        assert_eq!(
+            r,
+            AuthorizationResponse::Redirect(
+                "https://a/cb?x=1&code=c0de&state=st&iss=https%3A%2F%2Fi".into()
+            )
+        );
     }
 
     #[test]
     fn fragment_mode_uses_fragment() {
         let r = success("https://a/cb", ResponseMode::Fragment, "c", None, "i", None);
-        assert_eq!(r, AuthorizationResponse::Redirect("https://a/cb#code=c&iss=i".into()));
+        assert_eq!(
+            r,
+            AuthorizationResponse::Redirect("https://a/cb#code=c&iss=i".into())
+        );
     }
 }

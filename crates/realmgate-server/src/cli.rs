@@ -13,7 +13,11 @@ use realmgate_app::{App, AppError};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "realmgate", version, about = "Multitenant OpenID Connect provider")]
+#[command(
+    name = "realmgate",
+    version,
+    about = "Multitenant OpenID Connect provider"
+)]
 pub struct Cli {
     /// TOML configuration file (also REALMGATE_CONFIG).
     #[arg(long, global = true)]
@@ -153,7 +157,9 @@ fn cli_principal() -> AdminPrincipal {
 fn read_password(given: Option<String>, stdin: bool) -> anyhow::Result<Option<String>> {
     if stdin {
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
         return Ok(Some(line.trim_end_matches(['\n', '\r']).to_owned()));
     }
     Ok(given)
@@ -183,12 +189,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", redact(&cfg.database_url()));
             Ok(())
         }
-        Command::Realm(cmd) => with_app(&cfg, |app| async move { realm_cmd(&app, cmd).await }).await,
-        Command::Client(cmd) => with_app(&cfg, |app| async move { client_cmd(&app, cmd).await }).await,
+        Command::Realm(cmd) => {
+            with_app(&cfg, |app| async move { realm_cmd(&app, cmd).await }).await
+        }
+        Command::Client(cmd) => {
+            with_app(&cfg, |app| async move { client_cmd(&app, cmd).await }).await
+        }
         Command::User(cmd) => with_app(&cfg, |app| async move { user_cmd(&app, cmd).await }).await,
         Command::Keys(KeysCmd::Rotate { realm, alg }) => {
             with_app(&cfg, |app| async move {
-                let admin = app.realm_admin(&cli_principal(), &realm).await.map_err(app_err)?;
+                let admin = app
+                    .realm_admin(&cli_principal(), &realm)
+                    .await
+                    .map_err(app_err)?;
                 let alg = realmgate_app::admin::keys::parse_alg(Some(&alg)).map_err(app_err)?;
                 admin.rotate_keys(alg).await.map_err(app_err)?;
                 println!("rotated {alg} keys of realm {realm}");
@@ -207,8 +220,16 @@ where
     let app = build_app(cfg, system_clock()).await?;
     let store = app.store().clone();
     // Make sure `master` exists so the deployment is administrable afterwards.
-    if let Bootstrap::Created { username, generated_password: Some(pw) } =
-        app.bootstrap(&cfg.bootstrap.admin_username, cfg.bootstrap.admin_password.clone()).await.map_err(app_err)?
+    if let Bootstrap::Created {
+        username,
+        generated_password: Some(pw),
+    } = app
+        .bootstrap(
+            &cfg.bootstrap.admin_username,
+            cfg.bootstrap.admin_password.clone(),
+        )
+        .await
+        .map_err(app_err)?
     {
         println!("created the master realm; admin user '{username}' with password: {pw}");
     }
@@ -221,7 +242,11 @@ async fn realm_cmd(app: &App, cmd: RealmCmd) -> anyhow::Result<()> {
     match cmd {
         RealmCmd::Create { name, display_name } => {
             let r = app
-                .create_realm(RealmInput { name: Some(name), display_name, ..RealmInput::default() })
+                .create_realm(RealmInput {
+                    name: Some(name),
+                    display_name,
+                    ..RealmInput::default()
+                })
                 .await
                 .map_err(app_err)?;
             println!("created realm {} ({})", r.name, r.id);
@@ -229,7 +254,12 @@ async fn realm_cmd(app: &App, cmd: RealmCmd) -> anyhow::Result<()> {
         }
         RealmCmd::List => {
             for r in app.list_realms().await.map_err(app_err)? {
-                println!("{}\t{}\t{}", r.name, r.id, if r.enabled { "enabled" } else { "disabled" });
+                println!(
+                    "{}\t{}\t{}",
+                    r.name,
+                    r.id,
+                    if r.enabled { "enabled" } else { "disabled" }
+                );
             }
         }
         RealmCmd::Delete { name } => {
@@ -241,9 +271,20 @@ async fn realm_cmd(app: &App, cmd: RealmCmd) -> anyhow::Result<()> {
 }
 
 async fn client_cmd(app: &App, cmd: ClientCmd) -> anyhow::Result<()> {
-    let ClientCmd::Create { realm, client_id, secret, public, redirect_uris, service_account, direct_access, consent_required } =
-        cmd;
-    let admin = app.realm_admin(&cli_principal(), &realm).await.map_err(app_err)?;
+    let ClientCmd::Create {
+        realm,
+        client_id,
+        secret,
+        public,
+        redirect_uris,
+        service_account,
+        direct_access,
+        consent_required,
+    } = cmd;
+    let admin = app
+        .realm_admin(&cli_principal(), &realm)
+        .await
+        .map_err(app_err)?;
     let view = admin
         .create_client(ClientInput {
             client_id: Some(client_id.clone()),
@@ -258,7 +299,10 @@ async fn client_cmd(app: &App, cmd: ClientCmd) -> anyhow::Result<()> {
         })
         .await
         .map_err(app_err)?;
-    println!("created client {client_id} ({}) in realm {realm}", view.client.id);
+    println!(
+        "created client {client_id} ({}) in realm {realm}",
+        view.client.id
+    );
     if let Some(s) = view.secret {
         println!("client secret: {s}");
     }
@@ -267,8 +311,19 @@ async fn client_cmd(app: &App, cmd: ClientCmd) -> anyhow::Result<()> {
 
 async fn user_cmd(app: &App, cmd: UserCmd) -> anyhow::Result<()> {
     match cmd {
-        UserCmd::Create { realm, username, email, first_name, last_name, password, password_stdin } => {
-            let admin = app.realm_admin(&cli_principal(), &realm).await.map_err(app_err)?;
+        UserCmd::Create {
+            realm,
+            username,
+            email,
+            first_name,
+            last_name,
+            password,
+            password_stdin,
+        } => {
+            let admin = app
+                .realm_admin(&cli_principal(), &realm)
+                .await
+                .map_err(app_err)?;
             let password = read_password(password, password_stdin)?;
             let user = admin
                 .create_user(NewUser {
@@ -278,18 +333,33 @@ async fn user_cmd(app: &App, cmd: UserCmd) -> anyhow::Result<()> {
                         first_name,
                         last_name,
                         enabled: Some(true),
-                        password: password.map(|value| PasswordInput { value, temporary: false }),
+                        password: password.map(|value| PasswordInput {
+                            value,
+                            temporary: false,
+                        }),
                         ..UserInput::default()
                     },
                     groups: vec![],
                 })
                 .await
                 .map_err(app_err)?;
-            println!("created user {} ({}) in realm {realm}", user.username, user.id);
+            println!(
+                "created user {} ({}) in realm {realm}",
+                user.username, user.id
+            );
         }
-        UserCmd::SetPassword { realm, username, password, password_stdin } => {
-            let admin = app.realm_admin(&cli_principal(), &realm).await.map_err(app_err)?;
-            let password = read_password(password, password_stdin)?.context("a password is required (--password or --password-stdin)")?;
+        UserCmd::SetPassword {
+            realm,
+            username,
+            password,
+            password_stdin,
+        } => {
+            let admin = app
+                .realm_admin(&cli_principal(), &realm)
+                .await
+                .map_err(app_err)?;
+            let password = read_password(password, password_stdin)?
+                .context("a password is required (--password or --password-stdin)")?;
             let ctx = app.realm(&realm).await.map_err(app_err)?;
             let user = app
                 .store()
@@ -298,7 +368,16 @@ async fn user_cmd(app: &App, cmd: UserCmd) -> anyhow::Result<()> {
                 .user_by_username(&username.to_lowercase())
                 .await?
                 .with_context(|| format!("no user '{username}' in realm {realm}"))?;
-            admin.reset_password(&user.id.0, PasswordInput { value: password, temporary: false }).await.map_err(app_err)?;
+            admin
+                .reset_password(
+                    &user.id.0,
+                    PasswordInput {
+                        value: password,
+                        temporary: false,
+                    },
+                )
+                .await
+                .map_err(app_err)?;
             println!("password set for {username} in realm {realm}");
         }
     }
@@ -322,23 +401,37 @@ async fn serve(mut cfg: Config, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(p) = args.public_url {
         cfg.public_url = Some(p);
     }
-    let store_desc = if cfg.database.url.is_some() { "postgres".to_owned() } else { format!("embedded ({})", cfg.data_dir.display()) };
+    let store_desc = if cfg.database.url.is_some() {
+        "postgres".to_owned()
+    } else {
+        format!("embedded ({})", cfg.data_dir.display())
+    };
     let (mut server, boot) = Server::start(cfg.clone(), system_clock()).await?;
     let base = server.public_url.clone();
-    println!("Realmgate is running on {} (store: {store_desc})", server.addr);
+    println!(
+        "Realmgate is running on {} (store: {store_desc})",
+        server.addr
+    );
     println!("  issuer (master realm):  {base}/realms/master");
     println!("  discovery:              {base}/realms/master/.well-known/openid-configuration");
     println!("  admin REST API:         {base}/admin/realms");
     match boot {
-        Bootstrap::Created { username, generated_password } => {
+        Bootstrap::Created {
+            username,
+            generated_password,
+        } => {
             println!("  bootstrap admin:        user '{username}' in realm 'master'");
             if let Some(pw) = generated_password {
                 println!("  generated password:     {pw}   (shown once — store it now)");
             }
         }
-        Bootstrap::AlreadyDone => println!("  admin login:            the master realm's admin user"),
+        Bootstrap::AlreadyDone => {
+            println!("  admin login:            the master realm's admin user")
+        }
     }
-    println!("  admin token:            curl -d grant_type=password -d client_id=admin-cli -d username=admin -d password=... {base}/realms/master/protocol/openid-connect/token");
+    println!(
+        "  admin token:            curl -d grant_type=password -d client_id=admin-cli -d username=admin -d password=... {base}/realms/master/protocol/openid-connect/token"
+    );
     tokio::select! {
         _ = shutdown_signal() => {
             tracing::info!("shutting down");

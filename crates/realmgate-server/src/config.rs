@@ -42,13 +42,18 @@ pub struct BootstrapConfig {
 
 impl std::fmt::Debug for BootstrapConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BootstrapConfig").field("admin_username", &self.admin_username).finish_non_exhaustive()
+        f.debug_struct("BootstrapConfig")
+            .field("admin_username", &self.admin_username)
+            .finish_non_exhaustive()
     }
 }
 
 impl Default for BootstrapConfig {
     fn default() -> Self {
-        Self { admin_username: "admin".into(), admin_password: None }
+        Self {
+            admin_username: "admin".into(),
+            admin_password: None,
+        }
     }
 }
 
@@ -67,7 +72,13 @@ pub struct PasswordConfig {
 impl Default for PasswordConfig {
     fn default() -> Self {
         let p = realmgate_crypto::PasswordParams::OWASP;
-        Self { max_concurrent: None, max_queue: 256, memory_kib: p.m_cost, iterations: p.t_cost, parallelism: p.p_cost }
+        Self {
+            max_concurrent: None,
+            max_queue: 256,
+            memory_kib: p.m_cost,
+            iterations: p.t_cost,
+            parallelism: p.p_cost,
+        }
     }
 }
 
@@ -82,7 +93,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: "pretty".into(), filter: "info".into() }
+        Self {
+            format: "pretty".into(),
+            filter: "info".into(),
+        }
     }
 }
 
@@ -108,7 +122,8 @@ fn env_or_file(name: &str) -> anyhow::Result<Option<String>> {
         return Ok(Some(v));
     }
     if let Ok(path) = std::env::var(format!("{name}_FILE")) {
-        let v = std::fs::read_to_string(&path).with_context(|| format!("reading {name}_FILE ({path})"))?;
+        let v = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {name}_FILE ({path})"))?;
         return Ok(Some(v.trim_end_matches(['\n', '\r']).to_owned()));
     }
     Ok(None)
@@ -117,11 +132,15 @@ fn env_or_file(name: &str) -> anyhow::Result<Option<String>> {
 impl Config {
     /// File (if given or `REALMGATE_CONFIG`), then environment overrides.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
-        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("REALMGATE_CONFIG").map(PathBuf::from));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("REALMGATE_CONFIG").map(PathBuf::from));
         let mut cfg = match &file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
-                toml::from_str::<Config>(&text).map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))?
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                toml::from_str::<Config>(&text)
+                    .map_err(|e| anyhow::anyhow!("invalid config file {}: {e}", path.display()))?
             }
             None => Config::default(),
         };
@@ -157,13 +176,16 @@ impl Config {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         if let Some(u) = &self.public_url {
-            let parsed = url::Url::parse(u).map_err(|_| anyhow::anyhow!("public_url '{u}' is not an absolute URL"))?;
+            let parsed = url::Url::parse(u)
+                .map_err(|_| anyhow::anyhow!("public_url '{u}' is not an absolute URL"))?;
             if !matches!(parsed.scheme(), "http" | "https") {
                 bail!("public_url must be http or https");
             }
         }
         if let Some(db) = &self.database.url
-            && !(db.starts_with("postgres://") || db.starts_with("postgresql://") || db.starts_with("sqlite:"))
+            && !(db.starts_with("postgres://")
+                || db.starts_with("postgresql://")
+                || db.starts_with("sqlite:"))
         {
             bail!("database.url must be a postgres:// (or sqlite:) URL");
         }
@@ -174,7 +196,11 @@ impl Config {
     }
 
     pub fn public_url(&self) -> String {
-        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_owned()
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     pub fn database_url(&self) -> String {
@@ -185,7 +211,9 @@ impl Config {
     }
 
     pub fn master_key_path(&self) -> PathBuf {
-        self.master_key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 }
 
@@ -196,7 +224,10 @@ mod tests {
     #[test]
     fn unknown_keys_are_rejected() {
         let err = toml::from_str::<Config>("listen = \"0.0.0.0:1\"\nlisten_port = 3").err();
-        assert!(err.map(|e| e.to_string().contains("listen_port")).unwrap_or(false));
+        assert!(
+            err.map(|e| e.to_string().contains("listen_port"))
+                .unwrap_or(false)
+        );
         let err = toml::from_str::<Config>("[database]\nuri = \"x\"").err();
         assert!(err.map(|e| e.to_string().contains("uri")).unwrap_or(false));
     }

@@ -25,24 +25,40 @@ pub fn install_crypto_provider() {
 /// Opens the store, applies migrations and builds the app, without serving.
 pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     cfg.validate()?;
-    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir)
+        .with_context(|| format!("creating data dir {}", cfg.data_dir.display()))?;
     let master = match std::env::var("REALMGATE_MASTER_KEY") {
-        Ok(b64) => MasterKey::from_base64(&b64).map_err(|_| anyhow::anyhow!("REALMGATE_MASTER_KEY is not a base64 32-byte key"))?,
+        Ok(b64) => MasterKey::from_base64(&b64)
+            .map_err(|_| anyhow::anyhow!("REALMGATE_MASTER_KEY is not a base64 32-byte key"))?,
         Err(_) => {
             let path = cfg.master_key_path();
-            let (key, created) = MasterKey::load_or_create(&path).map_err(|e| anyhow::anyhow!("master key {}: {e}", path.display()))?;
+            let (key, created) = MasterKey::load_or_create(&path)
+                .map_err(|e| anyhow::anyhow!("master key {}: {e}", path.display()))?;
             if created {
                 tracing::info!(path = %path.display(), "generated a new master key");
             }
             key
         }
     };
-    let max = cfg.database.max_connections.unwrap_or(if cfg.database.url.is_some() { 32 } else { 8 });
-    let store = Store::open(&cfg.database_url(), max).await.context("opening the store")?;
+    let max = cfg
+        .database
+        .max_connections
+        .unwrap_or(if cfg.database.url.is_some() { 32 } else { 8 });
+    let store = Store::open(&cfg.database_url(), max)
+        .await
+        .context("opening the store")?;
     store.migrate().await.context("applying migrations")?;
     let p = &cfg.passwords;
-    let params = PasswordParams { m_cost: p.memory_kib, t_cost: p.iterations, p_cost: p.parallelism };
-    let workers = p.max_concurrent.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2));
+    let params = PasswordParams {
+        m_cost: p.memory_kib,
+        t_cost: p.iterations,
+        p_cost: p.parallelism,
+    };
+    let workers = p.max_concurrent.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
     let hasher = PasswordHasher::new(params, workers, p.max_queue);
     let mut app_cfg = AppConfig::new(&cfg.public_url());
     app_cfg.cache_capacity = cfg.cache_capacity;
@@ -61,20 +77,30 @@ pub struct Server {
 impl Server {
     /// Builds the app, bootstraps `master`, binds `cfg.listen` (port 0 allowed) and serves.
     /// When `cfg.public_url` is unset it becomes `http://{bound address}`.
-    pub async fn start(mut cfg: Config, clock: Arc<dyn Clock>) -> anyhow::Result<(Server, realmgate_app::bootstrap::Bootstrap)> {
-        let listener = tokio::net::TcpListener::bind(&cfg.listen).await.with_context(|| format!("binding {}", cfg.listen))?;
+    pub async fn start(
+        mut cfg: Config,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<(Server, realmgate_app::bootstrap::Bootstrap)> {
+        let listener = tokio::net::TcpListener::bind(&cfg.listen)
+            .await
+            .with_context(|| format!("binding {}", cfg.listen))?;
         let addr = listener.local_addr()?;
         if cfg.public_url.is_none() {
             cfg.public_url = Some(format!("http://{addr}"));
         }
         let app = build_app(&cfg, clock).await?;
         let boot = app
-            .bootstrap(&cfg.bootstrap.admin_username, cfg.bootstrap.admin_password.clone())
+            .bootstrap(
+                &cfg.bootstrap.admin_username,
+                cfg.bootstrap.admin_password.clone(),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("bootstrapping the master realm: {e}"))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let service = realmgate_http::service(app.clone());
-        let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<SocketAddr>(service);
+        let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(service);
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, make).with_graceful_shutdown(async move {
                 let _ = rx.await;
@@ -83,7 +109,16 @@ impl Server {
                 tracing::error!(error = %e, "server stopped with an error");
             }
         });
-        Ok((Server { app, addr, public_url: cfg.public_url(), shutdown: Some(tx), task }, boot))
+        Ok((
+            Server {
+                app,
+                addr,
+                public_url: cfg.public_url(),
+                shutdown: Some(tx),
+                task,
+            },
+            boot,
+        ))
     }
 
     /// Stops accepting, finishes in-flight requests, closes the store.

@@ -50,23 +50,45 @@ impl Browser {
         for (k, v) in extra {
             fields.insert((*k).to_owned(), (*v).to_owned());
         }
-        let resp = self.http.post(&form.action).form(&fields).send().await.expect("POST");
+        let resp = self
+            .http
+            .post(&form.action)
+            .form(&fields)
+            .send()
+            .await
+            .expect("POST");
         page(resp).await
     }
 
     /// Logs in on a login page: submits the `kc-form-login` form.
-    pub async fn login(&self, login_page: &Page, base: &str, username: &str, password: &str) -> Page {
+    pub async fn login(
+        &self,
+        login_page: &Page,
+        base: &str,
+        username: &str,
+        password: &str,
+    ) -> Page {
         let form = find_form(&login_page.body, "kc-form-login", base).expect("login form");
-        self.submit(&form, &[("username", username), ("password", password)]).await
+        self.submit(&form, &[("username", username), ("password", password)])
+            .await
     }
 }
 
 async fn page(resp: reqwest::Response) -> Page {
     let status = resp.status().as_u16();
-    let location = resp.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let location = resp
+        .headers()
+        .get(LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let headers = resp.headers().clone();
     let body = resp.text().await.unwrap_or_default();
-    Page { status, location, headers, body }
+    Page {
+        status,
+        location,
+        headers,
+        body,
+    }
 }
 
 /// Finds `<form id="{id}" ... action="...">` and its `<input name=.. value=..>` fields.
@@ -77,7 +99,11 @@ pub fn find_form(html: &str, id: &str, base: &str) -> Option<Form> {
     let form_html = &html[form_start..form_end];
     let tag_end = form_html.find('>')?;
     let action = unescape(&attr(&form_html[..tag_end], "action")?);
-    let action = if action.starts_with('/') { format!("{base}{action}") } else { action };
+    let action = if action.starts_with('/') {
+        format!("{base}{action}")
+    } else {
+        action
+    };
     let mut fields = BTreeMap::new();
     let mut rest = form_html;
     while let Some(i) = rest.find("<input") {

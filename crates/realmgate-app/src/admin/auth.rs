@@ -27,8 +27,12 @@ pub struct AdminPrincipal {
 impl AdminPrincipal {
     /// Derives the grants from verified claims of a token issued by `realm`.
     pub fn from_claims(realm: &str, claims: &AccessTokenClaims) -> Self {
-        let super_admin =
-            realm == MASTER && claims.realm_access.roles.iter().any(|r| r == MASTER_ADMIN_ROLE);
+        let super_admin = realm == MASTER
+            && claims
+                .realm_access
+                .roles
+                .iter()
+                .any(|r| r == MASTER_ADMIN_ROLE);
         let realm_admin = claims
             .resource_access
             .get(REALM_MANAGEMENT)
@@ -63,11 +67,19 @@ impl App {
     ///
     /// Missing, malformed, unknown-issuer, badly signed, expired or revoked tokens are
     /// `Unauthorized`; a valid token without any admin grant is `Forbidden`.
-    pub async fn authenticate_admin(&self, authorization: Option<&str>) -> Result<AdminPrincipal, AppError> {
+    pub async fn authenticate_admin(
+        &self,
+        authorization: Option<&str>,
+    ) -> Result<AdminPrincipal, AppError> {
         let token = bearer_token(authorization).ok_or(AppError::Unauthorized)?;
         // The claims are read unverified only to learn which realm's keys verify them.
-        let parts = realmgate_crypto::decode_unverified(token).map_err(|_| AppError::Unauthorized)?;
-        let iss = parts.claims.get("iss").and_then(|v| v.as_str()).ok_or(AppError::Unauthorized)?;
+        let parts =
+            realmgate_crypto::decode_unverified(token).map_err(|_| AppError::Unauthorized)?;
+        let iss = parts
+            .claims
+            .get("iss")
+            .and_then(|v| v.as_str())
+            .ok_or(AppError::Unauthorized)?;
         let realm_name = self.realm_of_issuer(iss).ok_or(AppError::Unauthorized)?;
         let ctx = match self.realm(&realm_name).await {
             Ok(ctx) => ctx,
@@ -79,7 +91,12 @@ impl App {
         }
         let claims = match self.verify_access_token(&ctx, token).await {
             Ok(c) => c,
-            Err(AppError::OAuth(_) | AppError::Unauthorized | AppError::NotFound(_) | AppError::Invalid(_)) => {
+            Err(
+                AppError::OAuth(_)
+                | AppError::Unauthorized
+                | AppError::NotFound(_)
+                | AppError::Invalid(_),
+            ) => {
                 return Err(AppError::Unauthorized);
             }
             Err(e) => return Err(e),
@@ -120,7 +137,9 @@ mod tests {
         if !mgmt_roles.is_empty() {
             resource_access.insert(
                 REALM_MANAGEMENT.to_owned(),
-                RoleList { roles: mgmt_roles.iter().map(|s| s.to_string()).collect() },
+                RoleList {
+                    roles: mgmt_roles.iter().map(|s| s.to_string()).collect(),
+                },
             );
         }
         AccessTokenClaims {
@@ -144,7 +163,9 @@ mod tests {
             name: None,
             given_name: None,
             family_name: None,
-            realm_access: RoleList { roles: realm_roles.iter().map(|s| s.to_string()).collect() },
+            realm_access: RoleList {
+                roles: realm_roles.iter().map(|s| s.to_string()).collect(),
+            },
             resource_access,
             org_id: None,
             organization: BTreeMap::new(),
@@ -185,8 +206,14 @@ mod tests {
 
     #[test]
     fn issuer_names_the_realm() {
-        assert_eq!(realm_of_issuer("http://h:1", "http://h:1/realms/acme"), Some("acme".into()));
-        assert_eq!(realm_of_issuer("http://h:1", "http://evil/realms/acme"), None);
+        assert_eq!(
+            realm_of_issuer("http://h:1", "http://h:1/realms/acme"),
+            Some("acme".into())
+        );
+        assert_eq!(
+            realm_of_issuer("http://h:1", "http://evil/realms/acme"),
+            None
+        );
         assert_eq!(realm_of_issuer("http://h:1", "http://h:1/realms/a/b"), None);
         assert_eq!(realm_of_issuer("http://h:1", "http://h:1/realms/"), None);
     }

@@ -7,7 +7,9 @@ use crate::client_auth::service_account_username;
 use crate::realms::REALM_MANAGEMENT;
 use crate::tokens::{DEFAULT_SCOPES, OPTIONAL_SCOPES};
 use realmgate_crypto::VerifyingKey;
-use realmgate_domain::{Client, ClientAuthMethod, ClientUuid, RedirectUri, RoleId, User, UserId, Username};
+use realmgate_domain::{
+    Client, ClientAuthMethod, ClientUuid, RedirectUri, RoleId, User, UserId, Username,
+};
 use realmgate_store::{RealmTx, UserQuery};
 use std::collections::BTreeMap;
 
@@ -68,11 +70,19 @@ impl ClientInput {
     /// Applies the input to `c` and checks the result. Returns the plaintext secret to seal when
     /// the client needs a (new) one.
     fn apply(self, c: &mut Client) -> Result<Option<String>, AppError> {
-        if let Some(p) = self.protocol.as_deref().filter(|p| !p.is_empty() && *p != "openid-connect") {
-            return Err(AppError::invalid(format!("protocol '{p}' is not supported")));
+        if let Some(p) = self
+            .protocol
+            .as_deref()
+            .filter(|p| !p.is_empty() && *p != "openid-connect")
+        {
+            return Err(AppError::invalid(format!(
+                "protocol '{p}' is not supported"
+            )));
         }
         if self.implicit_flow == Some(true) {
-            return Err(AppError::invalid("implicitFlowEnabled is not supported (OAuth 2.0 Security BCP)"));
+            return Err(AppError::invalid(
+                "implicitFlowEnabled is not supported (OAuth 2.0 Security BCP)",
+            ));
         }
         if let Some(id) = self.client_id {
             c.client_id = valid_client_id(&id)?;
@@ -96,7 +106,11 @@ impl ClientInput {
             }
         }
         let was = c.auth_method;
-        c.auth_method = auth_method(c.auth_method, self.public_client, self.authenticator_type.as_deref())?;
+        c.auth_method = auth_method(
+            c.auth_method,
+            self.public_client,
+            self.authenticator_type.as_deref(),
+        )?;
         if let Some(uris) = self.redirect_uris {
             c.redirect_uris = valid_redirect_uris(uris, "redirectUris")?;
         }
@@ -141,7 +155,9 @@ impl ClientInput {
             c.optional_scopes = dedup(v);
         }
         if c.service_accounts && c.auth_method == ClientAuthMethod::None {
-            return Err(AppError::invalid("serviceAccountsEnabled requires a confidential client"));
+            return Err(AppError::invalid(
+                "serviceAccountsEnabled requires a confidential client",
+            ));
         }
         if c.auth_method == ClientAuthMethod::PrivateKeyJwt {
             check_jwks(c)?;
@@ -222,7 +238,9 @@ fn new_client(now: i64) -> Client {
 fn valid_client_id(id: &str) -> Result<String, AppError> {
     let id = id.trim();
     if id.is_empty() || id.len() > 255 || id.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(AppError::invalid("clientId must be 1-255 characters without spaces"));
+        return Err(AppError::invalid(
+            "clientId must be 1-255 characters without spaces",
+        ));
     }
     Ok(id.to_owned())
 }
@@ -236,9 +254,12 @@ fn valid_redirect_uris(uris: Vec<String>, field: &str) -> Result<Vec<String>, Ap
             continue;
         }
         if u.contains('*') {
-            return Err(AppError::invalid(format!("{field}: wildcards are not supported: {u}")));
+            return Err(AppError::invalid(format!(
+                "{field}: wildcards are not supported: {u}"
+            )));
         }
-        RedirectUri::parse(&u).map_err(|e| AppError::invalid(format!("{field}: {}: {u}", e.reason)))?;
+        RedirectUri::parse(&u)
+            .map_err(|e| AppError::invalid(format!("{field}: {}: {u}", e.reason)))?;
         if !out.contains(&u) {
             out.push(u);
         }
@@ -248,7 +269,11 @@ fn valid_redirect_uris(uris: Vec<String>, field: &str) -> Result<Vec<String>, Ap
 
 fn dedup(v: Vec<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(v.len());
-    for s in v.into_iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()) {
+    for s in v
+        .into_iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+    {
         if !out.contains(&s) {
             out.push(s);
         }
@@ -258,8 +283,11 @@ fn dedup(v: Vec<String>) -> Vec<String> {
 
 /// A `client-jwt` client's inline JWKS (`jwks.string`), when given, must hold usable keys.
 fn check_jwks(c: &Client) -> Result<(), AppError> {
-    let Some(doc) = c.attr("jwks.string") else { return Ok(()) };
-    let bad = || AppError::invalid("jwks.string must be a JWK Set with at least one usable public key");
+    let Some(doc) = c.attr("jwks.string") else {
+        return Ok(());
+    };
+    let bad =
+        || AppError::invalid("jwks.string must be a JWK Set with at least one usable public key");
     let v: serde_json::Value = serde_json::from_str(doc).map_err(|_| bad())?;
     let keys = v.get("keys").and_then(|k| k.as_array()).ok_or_else(bad)?;
     if keys.is_empty() || keys.iter().any(|k| VerifyingKey::from_jwk(k).is_err()) {
@@ -270,7 +298,9 @@ fn check_jwks(c: &Client) -> Result<(), AppError> {
 
 /// The client's service-account user, found by its reserved username and checked by link.
 async fn service_account_of(tx: &mut RealmTx, c: &Client) -> Result<Option<User>, AppError> {
-    let by_name = tx.user_by_username(&service_account_username(&c.client_id)).await?;
+    let by_name = tx
+        .user_by_username(&service_account_username(&c.client_id))
+        .await?;
     if let Some(u) = by_name.filter(|u| u.service_account_client.as_ref() == Some(&c.id)) {
         return Ok(Some(u));
     }
@@ -281,7 +311,9 @@ async fn service_account_of(tx: &mut RealmTx, c: &Client) -> Result<Option<User>
         ..UserQuery::default()
     };
     let all = tx.search_users(&q, 0, SEARCH_SCAN).await?;
-    Ok(all.into_iter().find(|u| u.service_account_client.as_ref() == Some(&c.id)))
+    Ok(all
+        .into_iter()
+        .find(|u| u.service_account_client.as_ref() == Some(&c.id)))
 }
 
 impl RealmAdmin {
@@ -296,12 +328,19 @@ impl RealmAdmin {
     /// The client by its internal id (Keycloak's `id`), or `NotFound("client")`.
     pub(crate) async fn client_row(&self, tx: &mut RealmTx, id: &str) -> Result<Client, AppError> {
         let id = ClientUuid::parse(id).ok_or(AppError::NotFound("client"))?;
-        tx.client_by_uuid(&id).await?.ok_or(AppError::NotFound("client"))
+        tx.client_by_uuid(&id)
+            .await?
+            .ok_or(AppError::NotFound("client"))
     }
 
     /// `GET /clients?clientId=&search=&first=&max=`: without `search` the clientId matches
     /// exactly; with it, as a case-insensitive substring.
-    pub async fn list_clients(&self, client_id: Option<String>, search: bool, page: Page) -> Result<Vec<ClientView>, AppError> {
+    pub async fn list_clients(
+        &self,
+        client_id: Option<String>,
+        search: bool,
+        page: Page,
+    ) -> Result<Vec<ClientView>, AppError> {
         let client_id = non_empty(client_id);
         let mut tx = self.read().await?;
         let clients = match (client_id, search) {
@@ -315,7 +354,10 @@ impl RealmAdmin {
                     .take(usize::try_from(page.max).unwrap_or(0))
                     .collect()
             }
-            (exact, _) => tx.list_clients(exact.as_deref(), page.first, page.max).await?,
+            (exact, _) => {
+                tx.list_clients(exact.as_deref(), page.first, page.max)
+                    .await?
+            }
         };
         drop(tx);
         clients.into_iter().map(|c| self.view(c)).collect()
@@ -330,7 +372,11 @@ impl RealmAdmin {
 
     /// Creates a client (and its service-account user when enabled).
     pub async fn create_client(&self, input: ClientInput) -> Result<ClientView, AppError> {
-        if input.client_id.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        if input
+            .client_id
+            .as_deref()
+            .is_none_or(|s| s.trim().is_empty())
+        {
             return Err(AppError::invalid("clientId is required"));
         }
         let mut c = new_client(self.app().now());
@@ -349,12 +395,23 @@ impl RealmAdmin {
     }
 
     /// Partial update (Keycloak's PUT changes the fields it carries).
-    pub async fn update_client(&self, id: &str, input: ClientInput) -> Result<ClientView, AppError> {
+    pub async fn update_client(
+        &self,
+        id: &str,
+        input: ClientInput,
+    ) -> Result<ClientView, AppError> {
         let mut tx = self.write().await?;
         let before = self.client_row(&mut tx, id).await?;
         let mut c = before.clone();
-        if before.client_id == REALM_MANAGEMENT && input.client_id.as_deref().is_some_and(|n| n != REALM_MANAGEMENT) {
-            return Err(AppError::invalid("the realm-management client cannot be renamed"));
+        if before.client_id == REALM_MANAGEMENT
+            && input
+                .client_id
+                .as_deref()
+                .is_some_and(|n| n != REALM_MANAGEMENT)
+        {
+            return Err(AppError::invalid(
+                "the realm-management client cannot be renamed",
+            ));
         }
         if let Some(s) = input.apply(&mut c)? {
             c.secret_sealed = Some(self.app().seal_client_secret(self.id(), &s)?);
@@ -385,7 +442,9 @@ impl RealmAdmin {
         let mut tx = self.write().await?;
         let c = self.client_row(&mut tx, id).await?;
         if c.client_id == REALM_MANAGEMENT {
-            return Err(AppError::invalid("the realm-management client cannot be deleted"));
+            return Err(AppError::invalid(
+                "the realm-management client cannot be deleted",
+            ));
         }
         tx.delete_client(&c.id).await?;
         tx.commit().await?;
@@ -404,7 +463,9 @@ impl RealmAdmin {
         let mut tx = self.write().await?;
         let mut c = self.client_row(&mut tx, id).await?;
         if c.auth_method != ClientAuthMethod::Secret {
-            return Err(AppError::invalid("only confidential clients using client-secret have a secret"));
+            return Err(AppError::invalid(
+                "only confidential clients using client-secret have a secret",
+            ));
         }
         let secret = realmgate_crypto::random_token(SECRET_BYTES);
         c.secret_sealed = Some(self.app().seal_client_secret(self.id(), &secret)?);
@@ -419,9 +480,13 @@ impl RealmAdmin {
         let mut tx = self.read().await?;
         let c = self.client_row(&mut tx, id).await?;
         if !c.service_accounts {
-            return Err(AppError::invalid("service accounts are not enabled for this client"));
+            return Err(AppError::invalid(
+                "service accounts are not enabled for this client",
+            ));
         }
-        service_account_of(&mut tx, &c).await?.ok_or(AppError::NotFound("service account user"))
+        service_account_of(&mut tx, &c)
+            .await?
+            .ok_or(AppError::NotFound("service account user"))
     }
 
     async fn create_service_account(&self, tx: &mut RealmTx, c: &Client) -> Result<(), AppError> {
@@ -457,7 +522,10 @@ mod tests {
     use super::*;
 
     fn input(client_id: &str) -> ClientInput {
-        ClientInput { client_id: Some(client_id.into()), ..ClientInput::default() }
+        ClientInput {
+            client_id: Some(client_id.into()),
+            ..ClientInput::default()
+        }
     }
 
     #[test]
@@ -474,7 +542,10 @@ mod tests {
     fn public_client_has_no_secret() {
         let mut c = new_client(0);
         c.secret_sealed = Some(vec![1, 2, 3]);
-        let i = ClientInput { public_client: Some(true), ..input("spa") };
+        let i = ClientInput {
+            public_client: Some(true),
+            ..input("spa")
+        };
         assert_eq!(i.apply(&mut c).ok(), Some(None));
         assert_eq!(c.auth_method, ClientAuthMethod::None);
         assert_eq!(c.secret_sealed, None);
@@ -483,10 +554,16 @@ mod tests {
     #[test]
     fn given_secret_is_kept_and_update_without_one_keeps_the_old() {
         let mut c = new_client(0);
-        let i = ClientInput { secret: Some("s3cr3t".into()), ..input("app") };
+        let i = ClientInput {
+            secret: Some("s3cr3t".into()),
+            ..input("app")
+        };
         assert_eq!(i.apply(&mut c).ok(), Some(Some("s3cr3t".into())));
         c.secret_sealed = Some(vec![9]);
-        let rename = ClientInput { name: Some("App".into()), ..ClientInput::default() };
+        let rename = ClientInput {
+            name: Some("App".into()),
+            ..ClientInput::default()
+        };
         assert_eq!(rename.apply(&mut c).ok(), Some(None));
         assert_eq!(c.secret_sealed, Some(vec![9]));
     }
@@ -495,7 +572,10 @@ mod tests {
     fn turning_public_client_confidential_generates_a_secret() {
         let mut c = new_client(0);
         c.auth_method = ClientAuthMethod::None;
-        let i = ClientInput { public_client: Some(false), ..ClientInput::default() };
+        let i = ClientInput {
+            public_client: Some(false),
+            ..ClientInput::default()
+        };
         assert!(matches!(i.apply(&mut c), Ok(Some(_))));
         assert_eq!(c.auth_method, ClientAuthMethod::Secret);
     }
@@ -505,7 +585,10 @@ mod tests {
         let mut c = new_client(0);
         let mut attrs = BTreeMap::new();
         attrs.insert("use.jwks.string".to_owned(), "true".to_owned());
-        attrs.insert("jwks.string".to_owned(), "{\"keys\":[{\"kty\":\"nope\"}]}".to_owned());
+        attrs.insert(
+            "jwks.string".to_owned(),
+            "{\"keys\":[{\"kty\":\"nope\"}]}".to_owned(),
+        );
         let i = ClientInput {
             authenticator_type: Some("client-jwt".into()),
             attributes: Some(attrs),
@@ -513,7 +596,10 @@ mod tests {
         };
         assert!(matches!(i.apply(&mut c), Err(AppError::Invalid(_))));
         let mut c = new_client(0);
-        let ok = ClientInput { authenticator_type: Some("client-jwt".into()), ..input("svc") };
+        let ok = ClientInput {
+            authenticator_type: Some("client-jwt".into()),
+            ..input("svc")
+        };
         assert_eq!(ok.apply(&mut c).ok(), Some(None));
         assert_eq!(c.auth_method, ClientAuthMethod::PrivateKeyJwt);
     }
@@ -521,19 +607,31 @@ mod tests {
     #[test]
     fn unknown_authenticator_is_rejected() {
         let mut c = new_client(0);
-        let i = ClientInput { authenticator_type: Some("client-x509".into()), ..input("x") };
+        let i = ClientInput {
+            authenticator_type: Some("client-x509".into()),
+            ..input("x")
+        };
         assert!(matches!(i.apply(&mut c), Err(AppError::Invalid(_))));
     }
 
     #[test]
     fn rfc6749_3_1_2_redirect_uris_are_exact_and_absolute() {
         let mut c = new_client(0);
-        let ok = ClientInput { redirect_uris: Some(vec!["https://a.example/cb".into()]), ..input("a") };
+        let ok = ClientInput {
+            redirect_uris: Some(vec!["https://a.example/cb".into()]),
+            ..input("a")
+        };
         assert!(ok.apply(&mut c).is_ok());
         for bad in ["https://a.example/*", "/cb", "https://a.example/cb#f"] {
             let mut c = new_client(0);
-            let i = ClientInput { redirect_uris: Some(vec![bad.into()]), ..input("a") };
-            assert!(matches!(i.apply(&mut c), Err(AppError::Invalid(_))), "{bad}");
+            let i = ClientInput {
+                redirect_uris: Some(vec![bad.into()]),
+                ..input("a")
+            };
+            assert!(
+                matches!(i.apply(&mut c), Err(AppError::Invalid(_))),
+                "{bad}"
+            );
         }
     }
 
@@ -546,7 +644,10 @@ mod tests {
             ..input("a")
         };
         assert!(i.apply(&mut c).is_ok());
-        assert_eq!(c.post_logout_redirect_uris, vec!["https://a.example/cb".to_owned()]);
+        assert_eq!(
+            c.post_logout_redirect_uris,
+            vec!["https://a.example/cb".to_owned()]
+        );
     }
 
     #[test]
@@ -557,7 +658,10 @@ mod tests {
         let mut attrs = BTreeMap::new();
         attrs.insert("a".to_owned(), String::new());
         attrs.insert("c".to_owned(), "3".to_owned());
-        let i = ClientInput { attributes: Some(attrs), ..ClientInput::default() };
+        let i = ClientInput {
+            attributes: Some(attrs),
+            ..ClientInput::default()
+        };
         assert!(i.apply(&mut c).is_ok());
         assert_eq!(c.attributes.get("a"), None);
         assert_eq!(c.attributes.get("b").map(String::as_str), Some("2"));
@@ -567,7 +671,11 @@ mod tests {
     #[test]
     fn service_accounts_need_a_confidential_client() {
         let mut c = new_client(0);
-        let i = ClientInput { public_client: Some(true), service_accounts: Some(true), ..input("x") };
+        let i = ClientInput {
+            public_client: Some(true),
+            service_accounts: Some(true),
+            ..input("x")
+        };
         assert!(matches!(i.apply(&mut c), Err(AppError::Invalid(_))));
     }
 }

@@ -32,7 +32,9 @@ pub struct GroupView {
 fn valid_group_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 255 || name.chars().any(|c| c.is_control() || c == '/') {
-        return Err(AppError::invalid("group name must be 1-255 characters without '/'"));
+        return Err(AppError::invalid(
+            "group name must be 1-255 characters without '/'",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -60,26 +62,45 @@ impl Tree {
     }
 
     fn count(&self, parent: Option<&GroupId>) -> i64 {
-        self.children.get(&parent.cloned()).map_or(0, |v| i64::try_from(v.len()).unwrap_or(i64::MAX))
+        self.children
+            .get(&parent.cloned())
+            .map_or(0, |v| i64::try_from(v.len()).unwrap_or(i64::MAX))
     }
 
     fn flat(&self, g: &Group) -> GroupView {
-        GroupView { group: g.clone(), sub_group_count: self.count(Some(&g.id)), sub_groups: vec![] }
+        GroupView {
+            group: g.clone(),
+            sub_group_count: self.count(Some(&g.id)),
+            sub_groups: vec![],
+        }
     }
 
     /// The direct children of `parent`, ordered by name.
     fn kids(&self, parent: Option<&GroupId>) -> Vec<&Group> {
-        let mut v: Vec<&Group> =
-            self.children.get(&parent.cloned()).into_iter().flatten().filter_map(|i| self.groups.get(*i)).collect();
+        let mut v: Vec<&Group> = self
+            .children
+            .get(&parent.cloned())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.groups.get(*i))
+            .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
 
     /// `g` with only the branches that lead to a group in `keep`.
     fn pruned(&self, g: &Group, keep: &BTreeSet<GroupId>) -> GroupView {
-        let sub_groups =
-            self.kids(Some(&g.id)).into_iter().filter(|c| keep.contains(&c.id)).map(|c| self.pruned(c, keep)).collect();
-        GroupView { group: g.clone(), sub_group_count: self.count(Some(&g.id)), sub_groups }
+        let sub_groups = self
+            .kids(Some(&g.id))
+            .into_iter()
+            .filter(|c| keep.contains(&c.id))
+            .map(|c| self.pruned(c, keep))
+            .collect();
+        GroupView {
+            group: g.clone(),
+            sub_group_count: self.count(Some(&g.id)),
+            sub_groups,
+        }
     }
 
     /// The matches and all their ancestors.
@@ -108,7 +129,11 @@ fn page_of<T>(items: Vec<T>, page: Page) -> Vec<T> {
 }
 
 fn name_matches(g: &Group, needle: &str, exact: bool) -> bool {
-    if exact { g.name.eq_ignore_ascii_case(needle) } else { g.name.to_lowercase().contains(&needle.to_lowercase()) }
+    if exact {
+        g.name.eq_ignore_ascii_case(needle)
+    } else {
+        g.name.to_lowercase().contains(&needle.to_lowercase())
+    }
 }
 
 impl RealmAdmin {
@@ -120,21 +145,39 @@ impl RealmAdmin {
     /// The group by id, or `NotFound("group")`.
     pub(crate) async fn group_row(&self, tx: &mut RealmTx, id: &str) -> Result<Group, AppError> {
         let id = GroupId::parse(id).ok_or(AppError::NotFound("group"))?;
-        tx.group_by_id(&id).await?.ok_or(AppError::NotFound("group"))
+        tx.group_by_id(&id)
+            .await?
+            .ok_or(AppError::NotFound("group"))
     }
 
     /// `GET /groups`: top-level groups; with `search`, the top-level ancestors of the groups whose
     /// name matches, each showing the branches down to the matches.
-    pub async fn list_groups(&self, search: Option<String>, exact: bool, page: Page) -> Result<Vec<GroupView>, AppError> {
+    pub async fn list_groups(
+        &self,
+        search: Option<String>,
+        exact: bool,
+        page: Page,
+    ) -> Result<Vec<GroupView>, AppError> {
         let mut tx = self.read().await?;
         let tree = Tree::new(self.all_groups(&mut tx).await?);
         let roots = tree.kids(None);
         let Some(needle) = non_empty(search) else {
-            return Ok(page_of(roots.into_iter().map(|g| tree.flat(g)).collect(), page));
+            return Ok(page_of(
+                roots.into_iter().map(|g| tree.flat(g)).collect(),
+                page,
+            ));
         };
-        let keep =
-            tree.with_ancestors(tree.groups.iter().filter(|g| name_matches(g, &needle, exact)).map(|g| g.id.clone()));
-        let hits = roots.into_iter().filter(|g| keep.contains(&g.id)).map(|g| tree.pruned(g, &keep)).collect();
+        let keep = tree.with_ancestors(
+            tree.groups
+                .iter()
+                .filter(|g| name_matches(g, &needle, exact))
+                .map(|g| g.id.clone()),
+        );
+        let hits = roots
+            .into_iter()
+            .filter(|g| keep.contains(&g.id))
+            .map(|g| tree.pruned(g, &keep))
+            .collect();
         Ok(page_of(hits, page))
     }
 
@@ -159,7 +202,12 @@ impl RealmAdmin {
     }
 
     /// `GET /groups/{id}/children`.
-    pub async fn child_groups(&self, id: &str, search: Option<String>, page: Page) -> Result<Vec<GroupView>, AppError> {
+    pub async fn child_groups(
+        &self,
+        id: &str,
+        search: Option<String>,
+        page: Page,
+    ) -> Result<Vec<GroupView>, AppError> {
         let mut tx = self.read().await?;
         let parent = self.group_row(&mut tx, id).await?;
         let tree = Tree::new(self.all_groups(&mut tx).await?);
@@ -175,7 +223,11 @@ impl RealmAdmin {
 
     /// `POST /groups` (top level) or `POST /groups/{id}/children`. With the `id` of an existing
     /// group the group moves there (Keycloak's semantics); the bool says whether it was created.
-    pub async fn create_group(&self, parent: Option<&str>, input: GroupInput) -> Result<(Group, bool), AppError> {
+    pub async fn create_group(
+        &self,
+        parent: Option<&str>,
+        input: GroupInput,
+    ) -> Result<(Group, bool), AppError> {
         let mut tx = self.write().await?;
         let parent = match parent {
             Some(id) => Some(self.group_row(&mut tx, id).await?),
@@ -183,7 +235,10 @@ impl RealmAdmin {
         };
         if let Some(existing) = non_empty(input.id.clone()) {
             let mut g = self.group_row(&mut tx, &existing).await?;
-            if parent.as_ref().is_some_and(|p| p.id == g.id || p.path.starts_with(&format!("{}/", g.path))) {
+            if parent
+                .as_ref()
+                .is_some_and(|p| p.id == g.id || p.path.starts_with(&format!("{}/", g.path)))
+            {
                 return Err(AppError::invalid("a group cannot be moved below itself"));
             }
             if let Some(n) = input.name.as_deref().filter(|n| !n.trim().is_empty()) {
@@ -285,15 +340,25 @@ mod tests {
         let backend = group("backend", Some(&eng));
         let frontend = group("frontend", Some(&eng));
         let sales = group("sales", None);
-        let tree = Tree::new(vec![eng.clone(), backend.clone(), frontend.clone(), sales.clone()]);
+        let tree = Tree::new(vec![
+            eng.clone(),
+            backend.clone(),
+            frontend.clone(),
+            sales.clone(),
+        ]);
         assert_eq!(tree.count(None), 2);
         assert_eq!(tree.count(Some(&eng.id)), 2);
         assert_eq!(tree.count(Some(&sales.id)), 0);
         let keep = tree.with_ancestors(std::iter::once(backend.id.clone()));
-        assert!(keep.contains(&eng.id) && keep.contains(&backend.id) && !keep.contains(&frontend.id));
+        assert!(
+            keep.contains(&eng.id) && keep.contains(&backend.id) && !keep.contains(&frontend.id)
+        );
         let view = tree.pruned(&eng, &keep);
         assert_eq!(view.sub_group_count, 2);
         assert_eq!(view.sub_groups.len(), 1);
-        assert_eq!(view.sub_groups.first().map(|g| g.group.name.as_str()), Some("backend"));
+        assert_eq!(
+            view.sub_groups.first().map(|g| g.group.name.as_str()),
+            Some("backend")
+        );
     }
 }

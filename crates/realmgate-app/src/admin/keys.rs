@@ -20,7 +20,13 @@ pub struct KeyInfo {
 
 impl From<StoredKey> for KeyInfo {
     fn from(k: StoredKey) -> Self {
-        Self { kid: k.kid, alg: k.alg, status: k.status, public_jwk: k.public_jwk, created_at: k.created_at }
+        Self {
+            kid: k.kid,
+            alg: k.alg,
+            status: k.status,
+            public_jwk: k.public_jwk,
+            created_at: k.created_at,
+        }
     }
 }
 
@@ -28,7 +34,9 @@ impl From<StoredKey> for KeyInfo {
 pub fn parse_alg(alg: Option<&str>) -> Result<SigAlg, AppError> {
     match alg.map(str::trim).filter(|a| !a.is_empty()) {
         None => Ok(SigAlg::RS256),
-        Some(a) => SigAlg::from_str(a).map_err(|_| AppError::invalid("alg must be RS256, ES256 or EdDSA")),
+        Some(a) => {
+            SigAlg::from_str(a).map_err(|_| AppError::invalid("alg must be RS256, ES256 or EdDSA"))
+        }
     }
 }
 
@@ -37,7 +45,13 @@ impl RealmAdmin {
     /// exist yet (keys are generated lazily), so the list is never empty.
     pub async fn list_keys(&self) -> Result<Vec<KeyInfo>, AppError> {
         self.app().realm_keys(self.id()).await?;
-        Ok(self.app().list_keys(self.id()).await?.into_iter().map(KeyInfo::from).collect())
+        Ok(self
+            .app()
+            .list_keys(self.id())
+            .await?
+            .into_iter()
+            .map(KeyInfo::from)
+            .collect())
     }
 
     /// Rotates one algorithm: active → retired (still published), next → active, a new next.

@@ -47,7 +47,10 @@ pub struct Page {
 
 impl Default for Page {
     fn default() -> Self {
-        Self { first: 0, max: DEFAULT_MAX }
+        Self {
+            first: 0,
+            max: DEFAULT_MAX,
+        }
     }
 }
 
@@ -85,12 +88,20 @@ impl std::fmt::Debug for RealmAdmin {
 impl App {
     /// The capability to administer `realm`: 403 when the principal may not manage it (checked
     /// before the realm is resolved, so realm names do not leak), 404 when it does not exist.
-    pub async fn realm_admin(&self, principal: &AdminPrincipal, realm: &str) -> Result<RealmAdmin, AppError> {
+    pub async fn realm_admin(
+        &self,
+        principal: &AdminPrincipal,
+        realm: &str,
+    ) -> Result<RealmAdmin, AppError> {
         if !principal.can_manage(realm) {
             return Err(AppError::Forbidden);
         }
         let ctx = self.realm(realm).await?;
-        Ok(RealmAdmin { app: self.clone(), ctx, principal: principal.clone() })
+        Ok(RealmAdmin {
+            app: self.clone(),
+            ctx,
+            principal: principal.clone(),
+        })
     }
 }
 
@@ -124,7 +135,11 @@ impl RealmAdmin {
     }
     /// Drops the cached client (after any change to it, including its roles' deletion).
     pub(crate) async fn forget_client(&self, client_id: &str) {
-        self.app.caches().clients.invalidate(&(self.id().clone(), client_id.to_owned())).await;
+        self.app
+            .caches()
+            .clients
+            .invalidate(&(self.id().clone(), client_id.to_owned()))
+            .await;
     }
 }
 
@@ -140,8 +155,20 @@ mod tests {
     #[test]
     fn page_defaults_and_caps() {
         assert_eq!(Page::new(None, None), Page { first: 0, max: 100 });
-        assert_eq!(Page::new(Some(-3), Some(-1)), Page { first: 0, max: MAX_PAGE });
-        assert_eq!(Page::new(Some(20), Some(5_000_000)), Page { first: 20, max: MAX_PAGE });
+        assert_eq!(
+            Page::new(Some(-3), Some(-1)),
+            Page {
+                first: 0,
+                max: MAX_PAGE
+            }
+        );
+        assert_eq!(
+            Page::new(Some(20), Some(5_000_000)),
+            Page {
+                first: 20,
+                max: MAX_PAGE
+            }
+        );
         assert_eq!(Page::new(Some(5), Some(0)), Page { first: 5, max: 0 });
     }
 

@@ -33,7 +33,9 @@ pub struct OrgMember {
 fn valid_name(field: &str, s: &str) -> Result<String, AppError> {
     let s = s.trim();
     if s.is_empty() || s.len() > 255 || s.chars().any(char::is_control) {
-        return Err(AppError::invalid(format!("{field} must be 1-255 characters")));
+        return Err(AppError::invalid(format!(
+            "{field} must be 1-255 characters"
+        )));
     }
     Ok(s.to_owned())
 }
@@ -41,8 +43,13 @@ fn valid_name(field: &str, s: &str) -> Result<String, AppError> {
 /// An alias appears in tokens and URLs: letters, digits, `-`, `_`, `.`.
 fn valid_alias(s: &str) -> Result<String, AppError> {
     let s = valid_name("alias", s)?;
-    if !s.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ')) {
-        return Err(AppError::invalid("alias may contain letters, digits, spaces, '-', '_' and '.'"));
+    if !s
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '))
+    {
+        return Err(AppError::invalid(
+            "alias may contain letters, digits, spaces, '-', '_' and '.'",
+        ));
     }
     Ok(s)
 }
@@ -59,7 +66,9 @@ fn valid_domain(d: &str) -> Result<String, AppError> {
             && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
     };
     if d.len() > 253 || labels.len() < 2 || !labels.iter().all(label_ok) {
-        return Err(AppError::invalid(format!("'{d}' is not a valid domain name")));
+        return Err(AppError::invalid(format!(
+            "'{d}' is not a valid domain name"
+        )));
     }
     Ok(d)
 }
@@ -70,7 +79,10 @@ fn valid_domains(domains: Vec<OrgDomain>) -> Result<Vec<OrgDomain>, AppError> {
         let name = valid_domain(&d.name)?;
         match out.iter_mut().find(|o| o.name == name) {
             Some(o) => o.verified |= d.verified,
-            None => out.push(OrgDomain { name, verified: d.verified }),
+            None => out.push(OrgDomain {
+                name,
+                verified: d.verified,
+            }),
         }
     }
     Ok(out)
@@ -82,7 +94,9 @@ fn valid_org_roles(roles: Vec<String>) -> Result<Vec<String>, AppError> {
     for r in roles {
         let r = r.trim().to_owned();
         if r.is_empty() || r.len() > 64 || r.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(AppError::invalid("organization roles must be 1-64 characters without spaces"));
+            return Err(AppError::invalid(
+                "organization roles must be 1-64 characters without spaces",
+            ));
         }
         if !out.contains(&r) {
             out.push(r);
@@ -98,7 +112,9 @@ impl OrgInput {
         }
         if let Some(a) = non_empty(self.alias) {
             if !o.alias.is_empty() && a != o.alias {
-                return Err(AppError::invalid("the alias of an organization cannot be changed"));
+                return Err(AppError::invalid(
+                    "the alias of an organization cannot be changed",
+                ));
             }
             o.alias = valid_alias(&a)?;
         }
@@ -121,17 +137,28 @@ impl OrgInput {
 impl RealmAdmin {
     async fn org_row(&self, tx: &mut RealmTx, id: &str) -> Result<Organization, AppError> {
         let id = OrgId::parse(id).ok_or(AppError::NotFound("organization"))?;
-        tx.org_by_id(&id).await?.ok_or(AppError::NotFound("organization"))
+        tx.org_by_id(&id)
+            .await?
+            .ok_or(AppError::NotFound("organization"))
     }
 
-    pub async fn list_orgs(&self, search: Option<String>, page: Page) -> Result<Vec<Organization>, AppError> {
+    pub async fn list_orgs(
+        &self,
+        search: Option<String>,
+        page: Page,
+    ) -> Result<Vec<Organization>, AppError> {
         let mut tx = self.read().await?;
-        Ok(tx.list_orgs(non_empty(search).as_deref(), page.first, page.max).await?)
+        Ok(tx
+            .list_orgs(non_empty(search).as_deref(), page.first, page.max)
+            .await?)
     }
 
     pub async fn count_orgs(&self, search: Option<String>) -> Result<i64, AppError> {
         let mut tx = self.read().await?;
-        let n = tx.list_orgs(non_empty(search).as_deref(), 0, i64::MAX).await?.len();
+        let n = tx
+            .list_orgs(non_empty(search).as_deref(), 0, i64::MAX)
+            .await?
+            .len();
         Ok(i64::try_from(n).unwrap_or(i64::MAX))
     }
 
@@ -183,7 +210,13 @@ impl RealmAdmin {
     }
 
     /// `GET /organizations/{id}/members`, optionally filtered by username/email/name.
-    pub async fn org_members(&self, id: &str, search: Option<String>, exact: bool, page: Page) -> Result<Vec<OrgMember>, AppError> {
+    pub async fn org_members(
+        &self,
+        id: &str,
+        search: Option<String>,
+        exact: bool,
+        page: Page,
+    ) -> Result<Vec<OrgMember>, AppError> {
         let mut tx = self.read().await?;
         let o = self.org_row(&mut tx, id).await?;
         let members = match non_empty(search).map(|s| s.to_lowercase()) {
@@ -192,7 +225,11 @@ impl RealmAdmin {
                 let hit = |v: Option<&str>| {
                     v.is_some_and(|v| {
                         let v = v.to_lowercase();
-                        if exact { v == needle } else { v.contains(&needle) }
+                        if exact {
+                            v == needle
+                        } else {
+                            v.contains(&needle)
+                        }
                     })
                 };
                 tx.org_members(&o.id, 0, MEMBER_SCAN)
@@ -209,7 +246,10 @@ impl RealmAdmin {
                     .collect()
             }
         };
-        Ok(members.into_iter().map(|(user, membership)| OrgMember { user, membership }).collect())
+        Ok(members
+            .into_iter()
+            .map(|(user, membership)| OrgMember { user, membership })
+            .collect())
     }
 
     pub async fn count_org_members(&self, id: &str) -> Result<i64, AppError> {
@@ -225,9 +265,16 @@ impl RealmAdmin {
         let o = self.org_row(&mut tx, id).await?;
         let user = self.user_row(&mut tx, user.trim()).await?;
         if user.service_account_client.is_some() {
-            return Err(AppError::invalid("a service-account user cannot be an organization member"));
+            return Err(AppError::invalid(
+                "a service-account user cannot be an organization member",
+            ));
         }
-        let membership = OrgMembership { org_id: o.id, user_id: user.id.clone(), roles: vec![], created_at: self.app().now() };
+        let membership = OrgMembership {
+            org_id: o.id,
+            user_id: user.id.clone(),
+            roles: vec![],
+            created_at: self.app().now(),
+        };
         tx.add_org_member(&membership).await?;
         tx.commit().await?;
         self.forget_roles();
@@ -253,25 +300,34 @@ impl RealmAdmin {
         let mut tx = self.write().await?;
         let o = self.org_row(&mut tx, id).await?;
         let user = self.user_row(&mut tx, user).await?;
-        tx.remove_org_member(&o.id, &user.id).await.map_err(|e| match AppError::from(e) {
-            AppError::NotFound(_) => AppError::NotFound("organization member"),
-            other => other,
-        })?;
+        tx.remove_org_member(&o.id, &user.id)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::NotFound(_) => AppError::NotFound("organization member"),
+                other => other,
+            })?;
         tx.commit().await?;
         self.forget_roles();
         Ok(())
     }
 
     /// Our extension: replaces a member's organization roles.
-    pub async fn set_org_member_roles(&self, id: &str, user: &str, roles: Vec<String>) -> Result<Vec<String>, AppError> {
+    pub async fn set_org_member_roles(
+        &self,
+        id: &str,
+        user: &str,
+        roles: Vec<String>,
+    ) -> Result<Vec<String>, AppError> {
         let roles = valid_org_roles(roles)?;
         let mut tx = self.write().await?;
         let o = self.org_row(&mut tx, id).await?;
         let user = self.user_row(&mut tx, user).await?;
-        tx.set_org_member_roles(&o.id, &user.id, &roles).await.map_err(|e| match AppError::from(e) {
-            AppError::NotFound(_) => AppError::NotFound("organization member"),
-            other => other,
-        })?;
+        tx.set_org_member_roles(&o.id, &user.id, &roles)
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::NotFound(_) => AppError::NotFound("organization member"),
+                other => other,
+            })?;
         tx.commit().await?;
         self.forget_roles();
         Ok(roles)
@@ -281,7 +337,12 @@ impl RealmAdmin {
     pub async fn member_orgs(&self, user: &str) -> Result<Vec<Organization>, AppError> {
         let mut tx = self.read().await?;
         let user = self.user_row(&mut tx, user).await?;
-        Ok(tx.user_orgs(&user.id).await?.into_iter().map(|(o, _)| o).collect())
+        Ok(tx
+            .user_orgs(&user.id)
+            .await?
+            .into_iter()
+            .map(|(o, _)| o)
+            .collect())
     }
 }
 
@@ -305,10 +366,22 @@ mod tests {
     #[test]
     fn domains_are_normalised_and_deduplicated() {
         let d = valid_domains(vec![
-            OrgDomain { name: "Acme.COM.".into(), verified: false },
-            OrgDomain { name: "acme.com".into(), verified: true },
+            OrgDomain {
+                name: "Acme.COM.".into(),
+                verified: false,
+            },
+            OrgDomain {
+                name: "acme.com".into(),
+                verified: true,
+            },
         ]);
-        assert_eq!(d.ok(), Some(vec![OrgDomain { name: "acme.com".into(), verified: true }]));
+        assert_eq!(
+            d.ok(),
+            Some(vec![OrgDomain {
+                name: "acme.com".into(),
+                verified: true
+            }])
+        );
         for bad in ["acme", "-a.com", "a..com", "a b.com", "*.acme.com"] {
             assert!(valid_domain(bad).is_err(), "{bad}");
         }
@@ -317,10 +390,17 @@ mod tests {
     #[test]
     fn alias_is_fixed_after_creation() {
         let mut o = org();
-        let same = OrgInput { alias: Some("acme".into()), name: Some("Acme Inc".into()), ..OrgInput::default() };
+        let same = OrgInput {
+            alias: Some("acme".into()),
+            name: Some("Acme Inc".into()),
+            ..OrgInput::default()
+        };
         assert!(same.apply(&mut o).is_ok());
         assert_eq!(o.name, "Acme Inc");
-        let other = OrgInput { alias: Some("other".into()), ..OrgInput::default() };
+        let other = OrgInput {
+            alias: Some("other".into()),
+            ..OrgInput::default()
+        };
         assert!(matches!(other.apply(&mut o), Err(AppError::Invalid(_))));
     }
 

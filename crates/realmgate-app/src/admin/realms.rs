@@ -34,28 +34,67 @@ impl RealmPatch {
         fn positive(field: &str, v: Option<i64>, target: &mut i64) -> Result<(), AppError> {
             if let Some(v) = v {
                 if v <= 0 {
-                    return Err(AppError::invalid(format!("{field} must be a positive number of seconds")));
+                    return Err(AppError::invalid(format!(
+                        "{field} must be a positive number of seconds"
+                    )));
                 }
                 *target = v;
             }
             Ok(())
         }
-        positive("accessTokenLifespan", self.access_token_lifespan, &mut settings.access_token_lifespan)?;
-        positive("accessCodeLifespan", self.access_code_lifespan, &mut settings.access_code_lifespan)?;
-        positive("accessCodeLifespanLogin", self.access_code_lifespan_login, &mut settings.login_lifespan)?;
-        positive("ssoSessionIdleTimeout", self.sso_session_idle_timeout, &mut settings.sso_session_idle_timeout)?;
-        positive("ssoSessionMaxLifespan", self.sso_session_max_lifespan, &mut settings.sso_session_max_lifespan)?;
+        positive(
+            "accessTokenLifespan",
+            self.access_token_lifespan,
+            &mut settings.access_token_lifespan,
+        )?;
+        positive(
+            "accessCodeLifespan",
+            self.access_code_lifespan,
+            &mut settings.access_code_lifespan,
+        )?;
+        positive(
+            "accessCodeLifespanLogin",
+            self.access_code_lifespan_login,
+            &mut settings.login_lifespan,
+        )?;
+        positive(
+            "ssoSessionIdleTimeout",
+            self.sso_session_idle_timeout,
+            &mut settings.sso_session_idle_timeout,
+        )?;
+        positive(
+            "ssoSessionMaxLifespan",
+            self.sso_session_max_lifespan,
+            &mut settings.sso_session_max_lifespan,
+        )?;
         let bf = &mut settings.brute_force;
         if let Some(on) = self.brute_force_protected {
             bf.enabled = on;
         }
         positive("failureFactor", self.failure_factor, &mut bf.failure_factor)?;
-        positive("waitIncrementSeconds", self.wait_increment_seconds, &mut bf.wait_increment_seconds)?;
-        positive("maxFailureWaitSeconds", self.max_failure_wait_seconds, &mut bf.max_wait_seconds)?;
-        positive("maxDeltaTimeSeconds", self.max_delta_time_seconds, &mut bf.failure_reset_seconds)?;
-        if let Some(alg) = self.default_signature_algorithm.as_deref().filter(|a| !a.is_empty()) {
-            let alg = SigAlg::from_str(alg)
-                .map_err(|_| AppError::invalid("defaultSignatureAlgorithm must be RS256, ES256 or EdDSA"))?;
+        positive(
+            "waitIncrementSeconds",
+            self.wait_increment_seconds,
+            &mut bf.wait_increment_seconds,
+        )?;
+        positive(
+            "maxFailureWaitSeconds",
+            self.max_failure_wait_seconds,
+            &mut bf.max_wait_seconds,
+        )?;
+        positive(
+            "maxDeltaTimeSeconds",
+            self.max_delta_time_seconds,
+            &mut bf.failure_reset_seconds,
+        )?;
+        if let Some(alg) = self
+            .default_signature_algorithm
+            .as_deref()
+            .filter(|a| !a.is_empty())
+        {
+            let alg = SigAlg::from_str(alg).map_err(|_| {
+                AppError::invalid("defaultSignatureAlgorithm must be RS256, ES256 or EdDSA")
+            })?;
             settings.default_signature_algorithm = alg.as_str().to_owned();
         }
         if let Some(html) = &self.display_name_html {
@@ -67,7 +106,10 @@ impl RealmPatch {
 
 impl App {
     /// The realms the principal may administer (all of them for a master admin).
-    pub async fn admin_list_realms(&self, principal: &AdminPrincipal) -> Result<Vec<Realm>, AppError> {
+    pub async fn admin_list_realms(
+        &self,
+        principal: &AdminPrincipal,
+    ) -> Result<Vec<Realm>, AppError> {
         if principal.can_manage_all() {
             return self.list_realms().await;
         }
@@ -79,11 +121,16 @@ impl App {
     }
 
     /// Creates a realm; only a master admin may.
-    pub async fn admin_create_realm(&self, principal: &AdminPrincipal, patch: RealmPatch) -> Result<Realm, AppError> {
+    pub async fn admin_create_realm(
+        &self,
+        principal: &AdminPrincipal,
+        patch: RealmPatch,
+    ) -> Result<Realm, AppError> {
         if !principal.can_manage_all() {
             return Err(AppError::Forbidden);
         }
-        let name = non_empty(patch.name.clone()).ok_or_else(|| AppError::invalid("realm: name is required"))?;
+        let name = non_empty(patch.name.clone())
+            .ok_or_else(|| AppError::invalid("realm: name is required"))?;
         let mut settings = RealmSettings::default();
         patch.apply(&mut settings)?;
         self.create_realm(RealmInput {
@@ -114,7 +161,12 @@ impl RealmAdmin {
         self.app()
             .update_realm(
                 self.realm_name(),
-                RealmInput { name, display_name: patch.display_name, enabled: patch.enabled, settings: Some(settings) },
+                RealmInput {
+                    name,
+                    display_name: patch.display_name,
+                    enabled: patch.enabled,
+                    settings: Some(settings),
+                },
             )
             .await
     }
@@ -152,9 +204,15 @@ mod tests {
     #[test]
     fn patch_rejects_nonsense() {
         let mut s = RealmSettings::default();
-        let bad_alg = RealmPatch { default_signature_algorithm: Some("HS256".into()), ..RealmPatch::default() };
+        let bad_alg = RealmPatch {
+            default_signature_algorithm: Some("HS256".into()),
+            ..RealmPatch::default()
+        };
         assert!(matches!(bad_alg.apply(&mut s), Err(AppError::Invalid(_))));
-        let bad_life = RealmPatch { access_token_lifespan: Some(0), ..RealmPatch::default() };
+        let bad_life = RealmPatch {
+            access_token_lifespan: Some(0),
+            ..RealmPatch::default()
+        };
         assert!(matches!(bad_life.apply(&mut s), Err(AppError::Invalid(_))));
     }
 }

@@ -57,7 +57,9 @@ pub struct Mappings {
 fn valid_role_name(name: &str) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 255 || name.chars().any(|c| c.is_control() || c == '/') {
-        return Err(AppError::invalid("role name must be 1-255 characters without '/'"));
+        return Err(AppError::invalid(
+            "role name must be 1-255 characters without '/'",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -72,7 +74,11 @@ fn skip_take<T>(items: Vec<T>, page: Page) -> Vec<T> {
 
 impl RealmAdmin {
     /// The client owning client roles, by its internal id.
-    async fn scope(&self, tx: &mut RealmTx, client: Option<&str>) -> Result<Option<Client>, AppError> {
+    async fn scope(
+        &self,
+        tx: &mut RealmTx,
+        client: Option<&str>,
+    ) -> Result<Option<Client>, AppError> {
         match client {
             None => Ok(None),
             Some(id) => Ok(Some(self.client_row(tx, id).await?)),
@@ -101,8 +107,15 @@ impl RealmAdmin {
         Ok(RoleView { role, composite })
     }
 
-    async fn role_named(&self, tx: &mut RealmTx, client: Option<&Client>, name: &str) -> Result<Role, AppError> {
-        tx.role_by_name(client.map(|c| &c.id), name).await?.ok_or(AppError::NotFound("role"))
+    async fn role_named(
+        &self,
+        tx: &mut RealmTx,
+        client: Option<&Client>,
+        name: &str,
+    ) -> Result<Role, AppError> {
+        tx.role_by_name(client.map(|c| &c.id), name)
+            .await?
+            .ok_or(AppError::NotFound("role"))
     }
 
     async fn role_with_id(&self, tx: &mut RealmTx, id: &str) -> Result<Role, AppError> {
@@ -120,10 +133,18 @@ impl RealmAdmin {
 
     /// Resolves a body's role reference; `scope` restricts it to realm roles (`None`) or one
     /// client's roles. A role outside the scope is "not found", as in Keycloak.
-    async fn resolve(&self, tx: &mut RealmTx, scope: Option<&ClientUuid>, r: &RoleRef) -> Result<Role, AppError> {
+    async fn resolve(
+        &self,
+        tx: &mut RealmTx,
+        scope: Option<&ClientUuid>,
+        r: &RoleRef,
+    ) -> Result<Role, AppError> {
         let role = match (non_empty(r.id.clone()), non_empty(r.name.clone())) {
             (Some(id), _) => self.role_with_id(tx, &id).await?,
-            (None, Some(name)) => tx.role_by_name(scope, &name).await?.ok_or(AppError::NotFound("role"))?,
+            (None, Some(name)) => tx
+                .role_by_name(scope, &name)
+                .await?
+                .ok_or(AppError::NotFound("role"))?,
             (None, None) => return Err(AppError::invalid("each role needs an id or a name")),
         };
         if role.client.as_ref() != scope {
@@ -144,7 +165,12 @@ impl RealmAdmin {
     // ---- roles -------------------------------------------------------------------------------
 
     /// `GET /roles` or `GET /clients/{id}/roles`, optionally filtered by a name substring.
-    pub async fn list_roles(&self, client: Option<&str>, search: Option<String>, page: Page) -> Result<Vec<RoleView>, AppError> {
+    pub async fn list_roles(
+        &self,
+        client: Option<&str>,
+        search: Option<String>,
+        page: Page,
+    ) -> Result<Vec<RoleView>, AppError> {
         let mut tx = self.read().await?;
         let scope = self.scope(&mut tx, client).await?;
         let needle = non_empty(search).map(|s| s.to_lowercase());
@@ -152,13 +178,21 @@ impl RealmAdmin {
             .list_roles(scope.as_ref().map(|c| &c.id))
             .await?
             .into_iter()
-            .filter(|r| needle.as_deref().is_none_or(|n| r.name.to_lowercase().contains(n)))
+            .filter(|r| {
+                needle
+                    .as_deref()
+                    .is_none_or(|n| r.name.to_lowercase().contains(n))
+            })
             .collect();
         let roles = skip_take(roles, page);
         self.views(&mut tx, roles).await
     }
 
-    pub async fn create_role(&self, client: Option<&str>, input: RoleInput) -> Result<Role, AppError> {
+    pub async fn create_role(
+        &self,
+        client: Option<&str>,
+        input: RoleInput,
+    ) -> Result<Role, AppError> {
         let name = valid_role_name(input.name.as_deref().unwrap_or(""))?;
         let mut tx = self.write().await?;
         let scope = self.scope(&mut tx, client).await?;
@@ -187,7 +221,12 @@ impl RealmAdmin {
         self.view_of(&mut tx, role).await
     }
 
-    pub async fn update_role(&self, client: Option<&str>, name: &str, input: RoleInput) -> Result<Role, AppError> {
+    pub async fn update_role(
+        &self,
+        client: Option<&str>,
+        name: &str,
+        input: RoleInput,
+    ) -> Result<Role, AppError> {
         let mut tx = self.write().await?;
         let scope = self.scope(&mut tx, client).await?;
         let role = self.role_named(&mut tx, scope.as_ref(), name).await?;
@@ -201,11 +240,20 @@ impl RealmAdmin {
         self.save_role(tx, owner.as_ref(), role, input).await
     }
 
-    async fn save_role(&self, mut tx: RealmTx, owner: Option<&Client>, mut role: Role, input: RoleInput) -> Result<Role, AppError> {
+    async fn save_role(
+        &self,
+        mut tx: RealmTx,
+        owner: Option<&Client>,
+        mut role: Role,
+        input: RoleInput,
+    ) -> Result<Role, AppError> {
         if let Some(n) = input.name.filter(|n| !n.trim().is_empty()) {
             let n = valid_role_name(&n)?;
             if n != role.name && self.is_builtin(owner, &role) {
-                return Err(AppError::invalid(format!("the built-in role '{}' cannot be renamed", role.name)));
+                return Err(AppError::invalid(format!(
+                    "the built-in role '{}' cannot be renamed",
+                    role.name
+                )));
             }
             role.name = n;
         }
@@ -233,9 +281,17 @@ impl RealmAdmin {
         self.remove_role(tx, owner.as_ref(), role).await
     }
 
-    async fn remove_role(&self, mut tx: RealmTx, owner: Option<&Client>, role: Role) -> Result<(), AppError> {
+    async fn remove_role(
+        &self,
+        mut tx: RealmTx,
+        owner: Option<&Client>,
+        role: Role,
+    ) -> Result<(), AppError> {
         if self.is_builtin(owner, &role) {
-            return Err(AppError::invalid(format!("the built-in role '{}' cannot be deleted", role.name)));
+            return Err(AppError::invalid(format!(
+                "the built-in role '{}' cannot be deleted",
+                role.name
+            )));
         }
         tx.delete_role(&role.id).await?;
         tx.commit().await?;
@@ -247,7 +303,13 @@ impl RealmAdmin {
 
     /// The role a composites URL names: `/roles/{name}` (realm), `/clients/{id}/roles/{name}`, or
     /// `/roles-by-id/{id}` (`by_id`).
-    async fn composite_parent(&self, tx: &mut RealmTx, client: Option<&str>, name_or_id: &str, by_id: bool) -> Result<Role, AppError> {
+    async fn composite_parent(
+        &self,
+        tx: &mut RealmTx,
+        client: Option<&str>,
+        name_or_id: &str,
+        by_id: bool,
+    ) -> Result<Role, AppError> {
         if by_id {
             return self.role_with_id(tx, name_or_id).await;
         }
@@ -255,20 +317,42 @@ impl RealmAdmin {
         self.role_named(tx, scope.as_ref(), name_or_id).await
     }
 
-    pub async fn list_composites(&self, client: Option<&str>, name_or_id: &str, by_id: bool) -> Result<Vec<RoleView>, AppError> {
+    pub async fn list_composites(
+        &self,
+        client: Option<&str>,
+        name_or_id: &str,
+        by_id: bool,
+    ) -> Result<Vec<RoleView>, AppError> {
         let mut tx = self.read().await?;
-        let parent = self.composite_parent(&mut tx, client, name_or_id, by_id).await?;
+        let parent = self
+            .composite_parent(&mut tx, client, name_or_id, by_id)
+            .await?;
         let children = tx.composites_of(&parent.id).await?;
         self.views(&mut tx, children).await
     }
 
-    pub async fn add_composites(&self, client: Option<&str>, name_or_id: &str, by_id: bool, refs: &[RoleRef]) -> Result<(), AppError> {
+    pub async fn add_composites(
+        &self,
+        client: Option<&str>,
+        name_or_id: &str,
+        by_id: bool,
+        refs: &[RoleRef],
+    ) -> Result<(), AppError> {
         let mut tx = self.write().await?;
-        let parent = self.composite_parent(&mut tx, client, name_or_id, by_id).await?;
+        let parent = self
+            .composite_parent(&mut tx, client, name_or_id, by_id)
+            .await?;
         for r in refs {
             let child = self.resolve_any(&mut tx, r).await?;
-            if child.id == parent.id || closure(&mut tx, vec![child.id.clone()]).await?.contains(&parent.id) {
-                return Err(AppError::invalid(format!("role '{}' would contain itself", parent.name)));
+            if child.id == parent.id
+                || closure(&mut tx, vec![child.id.clone()])
+                    .await?
+                    .contains(&parent.id)
+            {
+                return Err(AppError::invalid(format!(
+                    "role '{}' would contain itself",
+                    parent.name
+                )));
             }
             tx.add_composite(&parent.id, &child.id).await?;
         }
@@ -277,9 +361,17 @@ impl RealmAdmin {
         Ok(())
     }
 
-    pub async fn remove_composites(&self, client: Option<&str>, name_or_id: &str, by_id: bool, refs: &[RoleRef]) -> Result<(), AppError> {
+    pub async fn remove_composites(
+        &self,
+        client: Option<&str>,
+        name_or_id: &str,
+        by_id: bool,
+        refs: &[RoleRef],
+    ) -> Result<(), AppError> {
         let mut tx = self.write().await?;
-        let parent = self.composite_parent(&mut tx, client, name_or_id, by_id).await?;
+        let parent = self
+            .composite_parent(&mut tx, client, name_or_id, by_id)
+            .await?;
         for r in refs {
             let child = self.resolve_any(&mut tx, r).await?;
             tx.remove_composite(&parent.id, &child.id).await?;
@@ -350,41 +442,84 @@ impl RealmAdmin {
                 out.clients.push((c, roles));
             }
         }
-        out.clients.sort_by(|a, b| a.0.client_id.cmp(&b.0.client_id));
+        out.clients
+            .sort_by(|a, b| a.0.client_id.cmp(&b.0.client_id));
         Ok(out)
     }
 
     /// Direct mappings in one scope (`client: None` for realm roles).
-    pub async fn mappings(&self, holder: &Holder, client: Option<&str>) -> Result<Vec<Role>, AppError> {
+    pub async fn mappings(
+        &self,
+        holder: &Holder,
+        client: Option<&str>,
+    ) -> Result<Vec<Role>, AppError> {
         let mut tx = self.read().await?;
         let h = self.holder(&mut tx, holder).await?;
         let scope = self.scope(&mut tx, client).await?.map(|c| c.id);
-        Ok(self.direct(&mut tx, &h).await?.into_iter().filter(|r| r.client == scope).collect())
+        Ok(self
+            .direct(&mut tx, &h)
+            .await?
+            .into_iter()
+            .filter(|r| r.client == scope)
+            .collect())
     }
 
     /// Effective (`/composite`) mappings in one scope.
-    pub async fn effective_mappings(&self, holder: &Holder, client: Option<&str>) -> Result<Vec<Role>, AppError> {
+    pub async fn effective_mappings(
+        &self,
+        holder: &Holder,
+        client: Option<&str>,
+    ) -> Result<Vec<Role>, AppError> {
         let mut tx = self.read().await?;
         let h = self.holder(&mut tx, holder).await?;
         let scope = self.scope(&mut tx, client).await?.map(|c| c.id);
-        Ok(self.effective(&mut tx, &h).await?.into_iter().filter(|r| r.client == scope).collect())
+        Ok(self
+            .effective(&mut tx, &h)
+            .await?
+            .into_iter()
+            .filter(|r| r.client == scope)
+            .collect())
     }
 
     /// Roles of the scope not yet effective for the holder (`/available`).
-    pub async fn available_mappings(&self, holder: &Holder, client: Option<&str>) -> Result<Vec<Role>, AppError> {
+    pub async fn available_mappings(
+        &self,
+        holder: &Holder,
+        client: Option<&str>,
+    ) -> Result<Vec<Role>, AppError> {
         let mut tx = self.read().await?;
         let h = self.holder(&mut tx, holder).await?;
         let scope = self.scope(&mut tx, client).await?.map(|c| c.id);
-        let held: BTreeSet<RoleId> = self.effective(&mut tx, &h).await?.into_iter().map(|r| r.id).collect();
-        Ok(tx.list_roles(scope.as_ref()).await?.into_iter().filter(|r| !held.contains(&r.id)).collect())
+        let held: BTreeSet<RoleId> = self
+            .effective(&mut tx, &h)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        Ok(tx
+            .list_roles(scope.as_ref())
+            .await?
+            .into_iter()
+            .filter(|r| !held.contains(&r.id))
+            .collect())
     }
 
     /// Grants the roles (idempotent); every role must exist in the scope.
-    pub async fn grant(&self, holder: &Holder, client: Option<&str>, refs: &[RoleRef]) -> Result<(), AppError> {
+    pub async fn grant(
+        &self,
+        holder: &Holder,
+        client: Option<&str>,
+        refs: &[RoleRef],
+    ) -> Result<(), AppError> {
         let mut tx = self.write().await?;
         let h = self.holder(&mut tx, holder).await?;
         let scope = self.scope(&mut tx, client).await?.map(|c| c.id);
-        let held: BTreeSet<RoleId> = self.direct(&mut tx, &h).await?.into_iter().map(|r| r.id).collect();
+        let held: BTreeSet<RoleId> = self
+            .direct(&mut tx, &h)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         for r in refs {
             let role = self.resolve(&mut tx, scope.as_ref(), r).await?;
             if held.contains(&role.id) {
@@ -401,7 +536,12 @@ impl RealmAdmin {
     }
 
     /// Removes the mappings (a role that is not mapped is ignored; an unknown role is 404).
-    pub async fn revoke(&self, holder: &Holder, client: Option<&str>, refs: &[RoleRef]) -> Result<(), AppError> {
+    pub async fn revoke(
+        &self,
+        holder: &Holder,
+        client: Option<&str>,
+        refs: &[RoleRef],
+    ) -> Result<(), AppError> {
         let mut tx = self.write().await?;
         let h = self.holder(&mut tx, holder).await?;
         let scope = self.scope(&mut tx, client).await?.map(|c| c.id);

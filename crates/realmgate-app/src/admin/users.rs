@@ -3,7 +3,9 @@
 
 use super::{Page, RealmAdmin, non_empty};
 use crate::AppError;
-use realmgate_domain::{Attributes, ClientUuid, CredentialId, Email, Group, PasswordCredential, User, UserId, Username};
+use realmgate_domain::{
+    Attributes, ClientUuid, CredentialId, Email, Group, PasswordCredential, User, UserId, Username,
+};
 use realmgate_store::{RealmTx, UserQuery};
 
 /// Prefix Keycloak reserves for clients' service-account users.
@@ -35,7 +37,9 @@ pub struct PasswordInput {
 
 impl std::fmt::Debug for PasswordInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordInput").field("temporary", &self.temporary).finish_non_exhaustive()
+        f.debug_struct("PasswordInput")
+            .field("temporary", &self.temporary)
+            .finish_non_exhaustive()
     }
 }
 
@@ -95,7 +99,11 @@ impl UserFilter {
 
     /// `search=id:<uuid>` looks a user up by id.
     fn id_lookup(&self) -> Option<&str> {
-        self.search.as_deref().map(str::trim).and_then(|s| s.strip_prefix("id:")).map(str::trim)
+        self.search
+            .as_deref()
+            .map(str::trim)
+            .and_then(|s| s.strip_prefix("id:"))
+            .map(str::trim)
     }
 }
 
@@ -103,7 +111,9 @@ impl UserFilter {
 fn human_username(s: &str) -> Result<String, AppError> {
     let u = Username::parse(s)?;
     if u.as_str().starts_with(SERVICE_ACCOUNT_PREFIX) {
-        return Err(AppError::invalid(format!("usernames starting with '{SERVICE_ACCOUNT_PREFIX}' are reserved")));
+        return Err(AppError::invalid(format!(
+            "usernames starting with '{SERVICE_ACCOUNT_PREFIX}' are reserved"
+        )));
     }
     Ok(u.as_str().to_owned())
 }
@@ -132,7 +142,9 @@ impl UserInput {
             let changed = Username::parse(&name)?.as_str() != u.username;
             if changed {
                 if u.service_account_client.is_some() {
-                    return Err(AppError::invalid("a service-account user cannot be renamed"));
+                    return Err(AppError::invalid(
+                        "a service-account user cannot be renamed",
+                    ));
                 }
                 u.username = human_username(&name)?;
             }
@@ -166,7 +178,11 @@ impl RealmAdmin {
         tx.user_by_id(&id).await?.ok_or(AppError::NotFound("user"))
     }
 
-    pub async fn search_users(&self, filter: &UserFilter, page: Page) -> Result<Vec<User>, AppError> {
+    pub async fn search_users(
+        &self,
+        filter: &UserFilter,
+        page: Page,
+    ) -> Result<Vec<User>, AppError> {
         let mut tx = self.read().await?;
         if let Some(id) = filter.id_lookup() {
             let found = match UserId::parse(id) {
@@ -175,7 +191,9 @@ impl RealmAdmin {
             };
             return Ok(found.into_iter().collect());
         }
-        Ok(tx.search_users(&filter.query(), page.first, page.max).await?)
+        Ok(tx
+            .search_users(&filter.query(), page.first, page.max)
+            .await?)
     }
 
     pub async fn count_users(&self, filter: &UserFilter) -> Result<i64, AppError> {
@@ -197,8 +215,14 @@ impl RealmAdmin {
 
     /// Creates a user with the realm's default roles, an optional password and group memberships.
     pub async fn create_user(&self, new: NewUser) -> Result<User, AppError> {
-        let NewUser { user: mut input, groups } = new;
-        let name = input.username.take().ok_or_else(|| AppError::invalid("username is required"))?;
+        let NewUser {
+            user: mut input,
+            groups,
+        } = new;
+        let name = input
+            .username
+            .take()
+            .ok_or_else(|| AppError::invalid("username is required"))?;
         let mut user = User {
             id: UserId::new(),
             username: human_username(&name)?,
@@ -302,7 +326,12 @@ impl RealmAdmin {
     }
 
     /// `GET /users/{id}/groups`, optionally filtered by a substring of the group name.
-    pub async fn user_groups(&self, id: &str, search: Option<String>, page: Page) -> Result<Vec<Group>, AppError> {
+    pub async fn user_groups(
+        &self,
+        id: &str,
+        search: Option<String>,
+        page: Page,
+    ) -> Result<Vec<Group>, AppError> {
         let mut tx = self.read().await?;
         let user = self.user_row(&mut tx, id).await?;
         let needle = non_empty(search).map(|s| s.to_lowercase());
@@ -310,7 +339,11 @@ impl RealmAdmin {
             .user_groups(&user.id)
             .await?
             .into_iter()
-            .filter(|g| needle.as_deref().is_none_or(|n| g.name.to_lowercase().contains(n)))
+            .filter(|g| {
+                needle
+                    .as_deref()
+                    .is_none_or(|n| g.name.to_lowercase().contains(n))
+            })
             .skip(usize::try_from(page.first).unwrap_or(0))
             .take(usize::try_from(page.max).unwrap_or(0))
             .collect())
@@ -332,7 +365,12 @@ impl RealmAdmin {
         let mut tx = self.write().await?;
         let user = self.user_row(&mut tx, id).await?;
         let group = self.group_row(&mut tx, group).await?;
-        if !tx.user_groups(&user.id).await?.iter().any(|g| g.id == group.id) {
+        if !tx
+            .user_groups(&user.id)
+            .await?
+            .iter()
+            .any(|g| g.id == group.id)
+        {
             return Err(AppError::NotFound("group membership"));
         }
         tx.remove_user_from_group(&user.id, &group.id).await?;
@@ -341,13 +379,26 @@ impl RealmAdmin {
         Ok(())
     }
 
-    async fn password_credential(&self, user: &UserId, p: PasswordInput) -> Result<PasswordCredential, AppError> {
+    async fn password_credential(
+        &self,
+        user: &UserId,
+        p: PasswordInput,
+    ) -> Result<PasswordCredential, AppError> {
         check_password(&p)?;
         let hash = self.app().hasher().hash(p.value).await?;
-        Ok(PasswordCredential { id: CredentialId::new(), user_id: user.clone(), hash, created_at: self.app().now() })
+        Ok(PasswordCredential {
+            id: CredentialId::new(),
+            user_id: user.clone(),
+            hash,
+            created_at: self.app().now(),
+        })
     }
 
-    async fn groups_by_path(&self, tx: &mut RealmTx, paths: &[String]) -> Result<Vec<Group>, AppError> {
+    async fn groups_by_path(
+        &self,
+        tx: &mut RealmTx,
+        paths: &[String],
+    ) -> Result<Vec<Group>, AppError> {
         if paths.is_empty() {
             return Ok(vec![]);
         }
@@ -355,7 +406,11 @@ impl RealmAdmin {
         paths
             .iter()
             .map(|p| {
-                let p = if p.starts_with('/') { p.clone() } else { format!("/{p}") };
+                let p = if p.starts_with('/') {
+                    p.clone()
+                } else {
+                    format!("/{p}")
+                };
                 all.iter()
                     .find(|g| g.path == p)
                     .cloned()
@@ -380,7 +435,11 @@ mod tests {
 
     #[test]
     fn search_wins_and_excludes_service_accounts() {
-        let f = UserFilter { search: Some("*bob*".into()), username: Some("x".into()), ..UserFilter::default() };
+        let f = UserFilter {
+            search: Some("*bob*".into()),
+            username: Some("x".into()),
+            ..UserFilter::default()
+        };
         let q = f.query();
         assert_eq!(q.search.as_deref(), Some("bob"));
         assert_eq!(q.username, None);
@@ -389,7 +448,11 @@ mod tests {
 
     #[test]
     fn field_filters_include_service_accounts_and_honour_exact() {
-        let f = UserFilter { username: Some("bob".into()), exact: Some(true), ..UserFilter::default() };
+        let f = UserFilter {
+            username: Some("bob".into()),
+            exact: Some(true),
+            ..UserFilter::default()
+        };
         let q = f.query();
         assert_eq!(q.username.as_deref(), Some("bob"));
         assert!(q.exact && q.include_service_accounts);
@@ -398,7 +461,10 @@ mod tests {
 
     #[test]
     fn id_search() {
-        let f = UserFilter { search: Some("id:abc".into()), ..UserFilter::default() };
+        let f = UserFilter {
+            search: Some("id:abc".into()),
+            ..UserFilter::default()
+        };
         assert_eq!(f.id_lookup(), Some("abc"));
         assert_eq!(UserFilter::default().id_lookup(), None);
     }
@@ -423,19 +489,29 @@ mod tests {
             service_account_client: None,
             created_at: 1,
         };
-        let mut i = UserInput { first_name: Some("Robert".into()), email: Some("".into()), ..UserInput::default() };
+        let mut i = UserInput {
+            first_name: Some("Robert".into()),
+            email: Some("".into()),
+            ..UserInput::default()
+        };
         assert!(i.apply(&mut u).is_ok());
         assert_eq!(u.first_name.as_deref(), Some("Robert"));
         assert_eq!(u.last_name.as_deref(), Some("User"));
         assert_eq!(u.email, None);
         assert!(u.enabled && u.email_verified);
-        let mut bad = UserInput { email: Some("nope".into()), ..UserInput::default() };
+        let mut bad = UserInput {
+            email: Some("nope".into()),
+            ..UserInput::default()
+        };
         assert!(matches!(bad.apply(&mut u), Err(AppError::Invalid(_))));
     }
 
     #[test]
     fn password_debug_is_redacted() {
-        let p = PasswordInput { value: "hunter2".into(), temporary: false };
+        let p = PasswordInput {
+            value: "hunter2".into(),
+            temporary: false,
+        };
         assert!(!format!("{p:?}").contains("hunter2"));
     }
 }

@@ -1,6 +1,7 @@
 //! `grant_type=authorization_code` (RFC 6749 §4.1.3, RFC 7636 §4.6). A replayed code revokes
 //! every token issued from it (§4.1.2).
 
+use super::Issue;
 use crate::client_auth::ClientCtx;
 use crate::tokens::grant_scopes;
 use crate::{App, AppError, RealmCtx};
@@ -19,17 +20,28 @@ impl App {
         verifier: Option<&str>,
     ) -> Result<TokenResponse, AppError> {
         if !client.client.standard_flow {
-            return Err(OAuthError::unauthorized_client("the client may not use the authorization code grant").into());
+            return Err(OAuthError::unauthorized_client(
+                "the client may not use the authorization code grant",
+            )
+            .into());
         }
         let now = self.now();
         let mut tx = self.store().realm(realm.id()).await?;
-        let record = match tx.consume_code(&realmgate_crypto::token_hash(code), now).await? {
-            CodeRedemption::Unknown => return Err(OAuthError::invalid_grant("Code not valid").into()),
+        let record = match tx
+            .consume_code(&realmgate_crypto::token_hash(code), now)
+            .await?
+        {
+            CodeRedemption::Unknown => {
+                return Err(OAuthError::invalid_grant("Code not valid").into());
+            }
             CodeRedemption::Replayed(c) => {
                 if c.client == client.client.id {
                     tx.revoke_family(&c.family_id, now).await?;
                     tx.commit().await?;
-                    tracing::warn!(realm = realm.name(), "authorization code replayed; its tokens were revoked");
+                    tracing::warn!(
+                        realm = realm.name(),
+                        "authorization code replayed; its tokens were revoked"
+                    );
                 }
                 return Err(OAuthError::invalid_grant("Code already used").into());
             }
@@ -55,7 +67,10 @@ impl App {
             tx.commit().await?; // the code stays consumed
             return Err(e);
         }
-        let session = tx.session_by_id(&record.session_id).await?.filter(|s| !s.revoked && s.expires_at > now);
+        let session = tx
+            .session_by_id(&record.session_id)
+            .await?
+            .filter(|s| !s.revoked && s.expires_at > now);
         let Some(session) = session else {
             tx.commit().await?;
             return Err(fail("Session not active"));
@@ -65,32 +80,31 @@ impl App {
             tx.commit().await?;
             return Err(fail("User not found or disabled"));
         };
-        let scope = grant_scopes(&client.client, &ScopeSet::parse(&record.scope).unwrap_or_default())?;
-        tx.insert_family(&record.family_id, &client.client.id, &user.id, Some(&session.id), session.expires_at).await?;
-        let (raw, refresh) = self.new_refresh(
-            realm,
-            client,
-            &user,
+        let scope = grant_scopes(
+            &client.client,
+            &ScopeSet::parse(&record.scope).unwrap_or_default(),
+        )?;
+        tx.insert_family(
             &record.family_id,
-            Some((&session.id, session.expires_at)),
-            &scope.to_string(),
-            session.auth_time,
-            &record.amr,
-        );
+            &client.client.id,
+            &user.id,
+            Some(&session.id),
+            session.expires_at,
+        )
+        .await?;
+        let issue = Issue {
+            client,
+            user: &user,
+            session: Some((&session.id, session.expires_at)),
+            scope: &scope,
+            auth_time: record.auth_time,
+            amr: &record.amr,
+            nonce: record.nonce.as_deref(),
+        };
+        let (raw, refresh) = self.new_refresh(realm, &issue, &record.family_id);
         tx.insert_refresh(&refresh).await?;
         tx.commit().await?;
-        self.respond_with_tokens(
-            realm,
-            client,
-            &user,
-            Some(&session.id),
-            &scope,
-            record.auth_time,
-            &record.amr,
-            record.nonce.as_deref(),
-            Some(&refresh),
-            Some(raw),
-        )
-        .await
+        self.respond_with_tokens(realm, &issue, Some((&refresh, raw)))
+            .await
     }
 }

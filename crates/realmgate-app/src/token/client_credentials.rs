@@ -1,6 +1,7 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4). The hot path: cached client, cached keys,
 //! cached role claims, one signature, no database write.
 
+use super::Issue;
 use crate::client_auth::ClientCtx;
 use crate::tokens::grant_scopes;
 use crate::{App, AppError, RealmCtx};
@@ -16,16 +17,33 @@ impl App {
         scope: Option<&str>,
     ) -> Result<TokenResponse, AppError> {
         if client.client.is_public() || !client.client.service_accounts {
-            return Err(OAuthError::unauthorized_client("Client not enabled to retrieve service account").into());
+            return Err(OAuthError::unauthorized_client(
+                "Client not enabled to retrieve service account",
+            )
+            .into());
         }
         let user = client
             .service_user
             .as_ref()
             .filter(|u| u.enabled)
-            .ok_or_else(|| AppError::OAuth(OAuthError::unauthorized_client("the client has no service account")))?;
-        let requested = ScopeSet::parse(scope.unwrap_or("")).map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
+            .ok_or_else(|| {
+                AppError::OAuth(OAuthError::unauthorized_client(
+                    "the client has no service account",
+                ))
+            })?;
+        let requested = ScopeSet::parse(scope.unwrap_or(""))
+            .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
         let granted = grant_scopes(&client.client, &requested)?;
         let now = self.now();
-        self.respond_with_tokens(realm, client, user, None, &granted, now, &[], None, None, None).await
+        let issue = Issue {
+            client,
+            user,
+            session: None,
+            scope: &granted,
+            auth_time: now,
+            amr: &[],
+            nonce: None,
+        };
+        self.respond_with_tokens(realm, &issue, None).await
     }
 }

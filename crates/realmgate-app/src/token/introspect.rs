@@ -17,7 +17,9 @@ impl App {
         let form = super::form(pairs)?;
         let caller = self.calling_client(realm, authorization, &form).await?;
         if caller.client.is_public() {
-            return Err(OAuthError::invalid_client("public clients may not introspect tokens").into());
+            return Err(
+                OAuthError::invalid_client("public clients may not introspect tokens").into(),
+            );
         }
         let token = form
             .get("token")
@@ -25,11 +27,17 @@ impl App {
             .ok_or_else(|| AppError::OAuth(OAuthError::invalid_request("token is required")))?;
         let inactive = Introspection(json!({ "active": false }));
         if token.matches('.').count() == 2 {
-            let Ok(at) = self.verify_access_token(realm, token).await else { return Ok(inactive) };
+            let Ok(at) = self.verify_access_token(realm, token).await else {
+                return Ok(inactive);
+            };
             let mut v = serde_json::to_value(&at).map_err(AppError::internal)?;
             v["active"] = Value::Bool(true);
             v["token_type"] = Value::String("Bearer".into());
-            v["username"] = at.preferred_username.clone().map(Value::String).unwrap_or(Value::Null);
+            v["username"] = at
+                .preferred_username
+                .clone()
+                .map(Value::String)
+                .unwrap_or(Value::Null);
             if let Some(o) = v.as_object_mut() {
                 o.remove("gid");
             }
@@ -37,8 +45,16 @@ impl App {
         }
         let now = self.now();
         let mut tx = self.store().realm_read(realm.id()).await?;
-        let Some(rt) = tx.refresh_by_hash(&realmgate_crypto::token_hash(token)).await? else { return Ok(inactive) };
-        if rt.rotated_at.is_some() || rt.expires_at <= now || !tx.family_active(&rt.family_id).await? {
+        let Some(rt) = tx
+            .refresh_by_hash(&realmgate_crypto::token_hash(token))
+            .await?
+        else {
+            return Ok(inactive);
+        };
+        if rt.rotated_at.is_some()
+            || rt.expires_at <= now
+            || !tx.family_active(&rt.family_id).await?
+        {
             return Ok(inactive);
         }
         let client = tx.client_by_uuid(&rt.client).await?;

@@ -22,7 +22,8 @@ pub use introspect::Introspection;
 
 /// A form body as pairs; repeated parameters are refused (RFC 6749 §3.2).
 pub(crate) fn form(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, String>, AppError> {
-    params_from_pairs(pairs).map_err(|e| AppError::OAuth(OAuthError::invalid_request(e.to_string())))
+    params_from_pairs(pairs)
+        .map_err(|e| AppError::OAuth(OAuthError::invalid_request(e.to_string())))
 }
 
 impl App {
@@ -38,7 +39,8 @@ impl App {
         form: &BTreeMap<String, String>,
     ) -> Result<Arc<ClientCtx>, AppError> {
         let creds = client_auth::extract(authorization, form)?;
-        self.authenticate_client(realm, &creds, &self.token_endpoint(realm)).await
+        self.authenticate_client(realm, &creds, &self.token_endpoint(realm))
+            .await
     }
 
     /// POST /token.
@@ -53,59 +55,78 @@ impl App {
         let grant = Grant::parse(&form)?;
         let client = self.calling_client(realm, authorization, &form).await?;
         match grant {
-            Grant::AuthorizationCode { code, redirect_uri, code_verifier } => {
-                self.grant_authorization_code(realm, &client, &code, redirect_uri.as_deref(), code_verifier.as_deref())
+            Grant::AuthorizationCode {
+                code,
+                redirect_uri,
+                code_verifier,
+            } => {
+                self.grant_authorization_code(
+                    realm,
+                    &client,
+                    &code,
+                    redirect_uri.as_deref(),
+                    code_verifier.as_deref(),
+                )
+                .await
+            }
+            Grant::RefreshToken {
+                refresh_token,
+                scope,
+            } => {
+                self.grant_refresh(realm, &client, &refresh_token, scope.as_deref())
                     .await
             }
-            Grant::RefreshToken { refresh_token, scope } => {
-                self.grant_refresh(realm, &client, &refresh_token, scope.as_deref()).await
+            Grant::ClientCredentials { scope } => {
+                self.grant_client_credentials(realm, &client, scope.as_deref())
+                    .await
             }
-            Grant::ClientCredentials { scope } => self.grant_client_credentials(realm, &client, scope.as_deref()).await,
-            Grant::Password { username, password, scope } => {
-                self.grant_password(realm, &client, &username, &password, scope.as_deref(), ip).await
+            Grant::Password {
+                username,
+                password,
+                scope,
+            } => {
+                self.grant_password(realm, &client, &username, &password, scope.as_deref(), ip)
+                    .await
             }
         }
     }
 
-    /// Issues a new refresh token in `family` and mints the access (and ID) token.
-    #[allow(clippy::too_many_arguments)]
+    /// Mints the access (and ID) token for `issue`, returning the optional refresh token with it.
     pub(crate) async fn respond_with_tokens(
         &self,
         realm: &RealmCtx,
-        client: &ClientCtx,
-        user: &User,
-        session: Option<&SessionId>,
-        scope: &ScopeSet,
-        auth_time: i64,
-        amr: &[String],
-        nonce: Option<&str>,
-        refresh: Option<&RefreshToken>,
-        raw_refresh: Option<String>,
+        issue: &Issue<'_>,
+        refresh: Option<(&RefreshToken, String)>,
     ) -> Result<TokenResponse, AppError> {
-        let family: Option<FamilyId> = refresh.map(|r| r.family_id.clone());
+        let family: Option<FamilyId> = refresh.as_ref().map(|(r, _)| r.family_id.clone());
+        let session = issue.session.map(|(s, _)| s);
         let minted = self
             .mint(
                 realm,
                 &crate::tokens::Subject {
-                    client: &client.client,
-                    user,
+                    client: &issue.client.client,
+                    user: issue.user,
                     session,
-                    scope,
-                    auth_time: Some(auth_time),
-                    amr,
-                    nonce,
+                    scope: issue.scope,
+                    auth_time: Some(issue.auth_time),
+                    amr: issue.amr,
+                    nonce: issue.nonce,
                     family: family.as_ref(),
                     code: None,
                 },
             )
             .await?;
         let now = self.now();
+        let (refresh_expires_in, refresh_token) = match refresh {
+            Some((r, raw)) => (Some((r.expires_at - now).max(0)), Some(raw)),
+            None => (None, None),
+        };
         Ok(TokenResponse {
             access_token: minted.access_token,
             token_type: "Bearer",
             expires_in: minted.expires_in,
-            refresh_expires_in: refresh.map(|r| (r.expires_at - now).max(0)),
-            refresh_token: raw_refresh,
+            refresh_expires_in,
+            refresh_token,
             id_token: minted.id_token,
             scope: minted.scope,
             session_state: session.map(|s| s.0.clone()),
@@ -113,35 +134,46 @@ impl App {
         })
     }
 
-    /// A new refresh token record (stored by hash) for a grant; returns (raw, record).
+    /// A new refresh token record (stored by hash) in `family`; returns (raw, record). It lives for
+    /// the realm's idle timeout, never beyond its session.
     pub(crate) fn new_refresh(
         &self,
         realm: &RealmCtx,
-        client: &ClientCtx,
-        user: &User,
+        issue: &Issue<'_>,
         family: &FamilyId,
-        session: Option<(&SessionId, i64)>,
-        scope: &str,
-        auth_time: i64,
-        amr: &[String],
     ) -> (String, RefreshToken) {
         let now = self.now();
         let raw = realmgate_crypto::random_token(32);
         let idle = realm.realm.settings.sso_session_idle_timeout;
-        let cap = session.map(|(_, exp)| exp).unwrap_or(now + realm.realm.settings.sso_session_max_lifespan);
+        let cap = issue
+            .session
+            .map(|(_, exp)| exp)
+            .unwrap_or(now + realm.realm.settings.sso_session_max_lifespan);
         let record = RefreshToken {
             token_hash: realmgate_crypto::token_hash(&raw),
             family_id: family.clone(),
-            client: client.client.id.clone(),
-            user_id: user.id.clone(),
-            session_id: session.map(|(s, _)| s.clone()),
-            scope: scope.to_owned(),
-            auth_time,
-            amr: amr.to_vec(),
+            client: issue.client.client.id.clone(),
+            user_id: issue.user.id.clone(),
+            session_id: issue.session.map(|(s, _)| s.clone()),
+            scope: issue.scope.to_string(),
+            auth_time: issue.auth_time,
+            amr: issue.amr.to_vec(),
             issued_at: now,
             expires_at: (now + idle).min(cap),
             rotated_at: None,
         };
         (raw, record)
     }
+}
+
+/// What a grant issues tokens for.
+pub(crate) struct Issue<'a> {
+    pub client: &'a ClientCtx,
+    pub user: &'a User,
+    /// The SSO session and its expiry, for user grants.
+    pub session: Option<(&'a SessionId, i64)>,
+    pub scope: &'a ScopeSet,
+    pub auth_time: i64,
+    pub amr: &'a [String],
+    pub nonce: Option<&'a str>,
 }

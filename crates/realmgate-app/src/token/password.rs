@@ -1,6 +1,7 @@
 //! `grant_type=password` (RFC 6749 §4.3), for clients that enable direct access grants only
 //! (the master realm's `admin-cli`). Subject to the same brute-force protection as the login page.
 
+use super::Issue;
 use crate::client_auth::ClientCtx;
 use crate::login::LoginOutcome;
 use crate::tokens::grant_scopes;
@@ -20,47 +21,54 @@ impl App {
         ip: Option<&str>,
     ) -> Result<TokenResponse, AppError> {
         if !client.client.direct_access_grants {
-            return Err(OAuthError::unauthorized_client("Client not allowed for direct access grants").into());
+            return Err(OAuthError::unauthorized_client(
+                "Client not allowed for direct access grants",
+            )
+            .into());
         }
-        let requested = ScopeSet::parse(scope.unwrap_or("")).map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
+        let requested = ScopeSet::parse(scope.unwrap_or(""))
+            .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
         let granted = grant_scopes(&client.client, &requested)?;
         let user = match self.check_password(realm, username, password, ip).await? {
             LoginOutcome::Success(u) => u,
-            LoginOutcome::InvalidCredentials => return Err(OAuthError::invalid_grant("Invalid user credentials").into()),
-            LoginOutcome::Locked(_) => {
-                return Err(OAuthError::invalid_grant("Account temporarily locked after too many failed attempts").into());
+            LoginOutcome::InvalidCredentials => {
+                return Err(OAuthError::invalid_grant("Invalid user credentials").into());
             }
-            LoginOutcome::Disabled => return Err(OAuthError::invalid_grant("Account disabled").into()),
+            LoginOutcome::Locked(_) => {
+                return Err(OAuthError::invalid_grant(
+                    "Account temporarily locked after too many failed attempts",
+                )
+                .into());
+            }
+            LoginOutcome::Disabled => {
+                return Err(OAuthError::invalid_grant("Account disabled").into());
+            }
         };
         let amr = vec!["pwd".to_owned()];
         let session = self.create_session(realm, &user.id, &["pwd"]).await?;
         let family = FamilyId::new();
-        let (raw, refresh) = self.new_refresh(
-            realm,
+        let issue = Issue {
             client,
-            &user,
-            &family,
-            Some((&session.id, session.expires_at)),
-            &granted.to_string(),
-            session.auth_time,
-            &amr,
-        );
+            user: &user,
+            session: Some((&session.id, session.expires_at)),
+            scope: &granted,
+            auth_time: session.auth_time,
+            amr: &amr,
+            nonce: None,
+        };
+        let (raw, refresh) = self.new_refresh(realm, &issue, &family);
         let mut tx = self.store().realm(realm.id()).await?;
-        tx.insert_family(&family, &client.client.id, &user.id, Some(&session.id), session.expires_at).await?;
+        tx.insert_family(
+            &family,
+            &client.client.id,
+            &user.id,
+            Some(&session.id),
+            session.expires_at,
+        )
+        .await?;
         tx.insert_refresh(&refresh).await?;
         tx.commit().await?;
-        self.respond_with_tokens(
-            realm,
-            client,
-            &user,
-            Some(&session.id),
-            &granted,
-            session.auth_time,
-            &amr,
-            None,
-            Some(&refresh),
-            Some(raw),
-        )
-        .await
+        self.respond_with_tokens(realm, &issue, Some((&refresh, raw)))
+            .await
     }
 }

@@ -1,6 +1,7 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation: every use returns a new refresh token;
 //! presenting a rotated one again revokes its whole family (OAuth 2.0 Security BCP §4.14.2).
 
+use super::Issue;
 use crate::client_auth::ClientCtx;
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::ScopeSet;
@@ -19,16 +20,24 @@ impl App {
         let now = self.now();
         let invalid = |m: &str| AppError::OAuth(OAuthError::invalid_grant(m));
         let mut tx = self.store().realm(realm.id()).await?;
-        let old = match tx.rotate_refresh(&realmgate_crypto::token_hash(raw), now).await? {
+        let old = match tx
+            .rotate_refresh(&realmgate_crypto::token_hash(raw), now)
+            .await?
+        {
             RefreshRotation::Unknown => return Err(invalid("Invalid refresh token")),
             RefreshRotation::Revoked(_) => return Err(invalid("Token is not active")),
             RefreshRotation::Reused(t) => {
                 if t.client == client.client.id {
                     tx.revoke_family(&t.family_id, now).await?;
                     tx.commit().await?;
-                    tracing::warn!(realm = realm.name(), "refresh token reused; its family was revoked");
+                    tracing::warn!(
+                        realm = realm.name(),
+                        "refresh token reused; its family was revoked"
+                    );
                 }
-                return Err(invalid("Refresh token was already used; the grant has been revoked"));
+                return Err(invalid(
+                    "Refresh token was already used; the grant has been revoked",
+                ));
             }
             RefreshRotation::Rotated(t) => t,
         };
@@ -55,9 +64,12 @@ impl App {
         let original = ScopeSet::parse(&old.scope).unwrap_or_default();
         let scope_set = match scope {
             Some(s) => {
-                let asked = ScopeSet::parse(s).map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
+                let asked = ScopeSet::parse(s)
+                    .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
                 if !asked.is_subset(&original) {
-                    return Err(OAuthError::invalid_scope("scope exceeds the original grant").into());
+                    return Err(
+                        OAuthError::invalid_scope("scope exceeds the original grant").into(),
+                    );
                 }
                 let mut narrowed = asked;
                 for d in &client.client.default_scopes {
@@ -69,34 +81,27 @@ impl App {
             }
             None => original,
         };
-        let user = tx.user_by_id(&old.user_id).await?.filter(|u| u.enabled).ok_or_else(|| invalid("User disabled"))?;
-        let (raw_new, record) = self.new_refresh(
-            realm,
+        let user = tx
+            .user_by_id(&old.user_id)
+            .await?
+            .filter(|u| u.enabled)
+            .ok_or_else(|| invalid("User disabled"))?;
+        let issue = Issue {
             client,
-            &user,
-            &old.family_id,
-            session.as_ref().map(|s| (&s.id, s.expires_at)),
-            &scope_set.to_string(),
-            old.auth_time,
-            &old.amr,
-        );
+            user: &user,
+            session: session.as_ref().map(|s| (&s.id, s.expires_at)),
+            scope: &scope_set,
+            auth_time: old.auth_time,
+            amr: &old.amr,
+            nonce: None,
+        };
+        let (raw_new, record) = self.new_refresh(realm, &issue, &old.family_id);
         tx.insert_refresh(&record).await?;
         if let Some(s) = &session {
             tx.touch_session(&s.id, now).await?;
         }
         tx.commit().await?;
-        self.respond_with_tokens(
-            realm,
-            client,
-            &user,
-            session.as_ref().map(|s| &s.id),
-            &scope_set,
-            old.auth_time,
-            &old.amr,
-            None,
-            Some(&record),
-            Some(raw_new),
-        )
-        .await
+        self.respond_with_tokens(realm, &issue, Some((&record, raw_new)))
+            .await
     }
 }

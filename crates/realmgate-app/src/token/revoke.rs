@@ -7,7 +7,12 @@ use realmgate_domain::FamilyId;
 use realmgate_oidc::OAuthError;
 
 impl App {
-    pub async fn revoke(&self, realm: &RealmCtx, authorization: Option<&str>, pairs: Vec<(String, String)>) -> Result<(), AppError> {
+    pub async fn revoke(
+        &self,
+        realm: &RealmCtx,
+        authorization: Option<&str>,
+        pairs: Vec<(String, String)>,
+    ) -> Result<(), AppError> {
         let form = super::form(pairs)?;
         let caller = self.calling_client(realm, authorization, &form).await?;
         let token = form
@@ -15,9 +20,15 @@ impl App {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AppError::OAuth(OAuthError::invalid_request("token is required")))?;
         let now = self.now();
-        let not_yours = || AppError::OAuth(OAuthError::unauthorized_client("the token was issued to another client"));
+        let not_yours = || {
+            AppError::OAuth(OAuthError::unauthorized_client(
+                "the token was issued to another client",
+            ))
+        };
         if token.matches('.').count() == 2 {
-            let Ok(claims) = self.verify_own_jwt(realm, token, Some("at+jwt")).await else { return Ok(()) };
+            let Ok(claims) = self.verify_own_jwt(realm, token, Some("at+jwt")).await else {
+                return Ok(());
+            };
             let s = |k: &str| claims.get(k).and_then(|v| v.as_str()).map(str::to_owned);
             if s("azp").as_deref() != Some(caller.client.client_id.as_str()) {
                 return Err(not_yours());
@@ -31,11 +42,17 @@ impl App {
             return Ok(());
         }
         let mut tx = self.store().realm(realm.id()).await?;
-        let Some(rt) = tx.refresh_by_hash(&realmgate_crypto::token_hash(token)).await? else { return Ok(()) };
+        let Some(rt) = tx
+            .refresh_by_hash(&realmgate_crypto::token_hash(token))
+            .await?
+        else {
+            return Ok(());
+        };
         if rt.client != caller.client.id {
             return Err(not_yours());
         }
-        tx.revoke_family(&FamilyId(rt.family_id.0.clone()), now).await?;
+        tx.revoke_family(&FamilyId(rt.family_id.0.clone()), now)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

@@ -57,12 +57,18 @@ fn attr_string(v: serde_json::Value) -> String {
 
 impl From<ClientRep> for ClientInput {
     fn from(r: ClientRep) -> Self {
-        let mut attributes: Option<BTreeMap<String, String>> =
-            r.attributes.map(|a| a.into_iter().map(|(k, v)| (k, attr_string(v))).collect());
+        let mut attributes: Option<BTreeMap<String, String>> = r
+            .attributes
+            .map(|a| a.into_iter().map(|(k, v)| (k, attr_string(v))).collect());
         let post_logout = attributes
             .as_mut()
             .and_then(|a| a.remove(POST_LOGOUT_ATTR))
-            .map(|v| v.split("##").map(str::to_owned).filter(|s| !s.is_empty()).collect());
+            .map(|v| {
+                v.split("##")
+                    .map(str::to_owned)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            });
         ClientInput {
             client_id: r.client_id,
             name: r.name,
@@ -137,7 +143,10 @@ impl From<ClientView> for ClientOut {
         let c = v.client;
         let mut attributes = c.attributes;
         if !c.post_logout_redirect_uris.is_empty() {
-            attributes.insert(POST_LOGOUT_ATTR.to_owned(), c.post_logout_redirect_uris.join("##"));
+            attributes.insert(
+                POST_LOGOUT_ATTR.to_owned(),
+                c.post_logout_redirect_uris.join("##"),
+            );
         }
         Self {
             id: c.id.0,
@@ -195,17 +204,37 @@ pub struct ListQuery {
     max: Option<i64>,
 }
 
-pub async fn list(Admin(a): Admin, Params(q): Params<ListQuery>) -> Result<Json<Vec<ClientOut>>, Problem> {
-    let clients = a.list_clients(q.client_id, q.search.unwrap_or(false), Page::new(q.first, q.max)).await?;
+pub async fn list(
+    Admin(a): Admin,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Vec<ClientOut>>, Problem> {
+    let clients = a
+        .list_clients(
+            q.client_id,
+            q.search.unwrap_or(false),
+            Page::new(q.first, q.max),
+        )
+        .await?;
     Ok(Json(clients.into_iter().map(ClientOut::from).collect()))
 }
 
-pub async fn create(State(app): State<App>, Admin(a): Admin, Body(rep): Body<ClientRep>) -> Result<Response, Problem> {
+pub async fn create(
+    State(app): State<App>,
+    Admin(a): Admin,
+    Body(rep): Body<ClientRep>,
+) -> Result<Response, Problem> {
     let c = a.create_client(rep.into()).await?;
-    Ok(created(location(&app, a.realm_name(), &["clients", c.client.id.as_str()])))
+    Ok(created(location(
+        &app,
+        a.realm_name(),
+        &["clients", c.client.id.as_str()],
+    )))
 }
 
-pub async fn get(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<Json<ClientOut>, Problem> {
+pub async fn get(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<Json<ClientOut>, Problem> {
     Ok(Json(a.get_client(&id).await?.into()))
 }
 
@@ -218,20 +247,32 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<StatusCode, Problem> {
+pub async fn delete(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<StatusCode, Problem> {
     a.delete_client(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn get_secret(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<Json<SecretOut>, Problem> {
-    Ok(Json(SecretOut { kind: "secret", value: a.client_secret(&id).await? }))
+pub async fn get_secret(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<Json<SecretOut>, Problem> {
+    Ok(Json(SecretOut {
+        kind: "secret",
+        value: a.client_secret(&id).await?,
+    }))
 }
 
 pub async fn regenerate_secret(
     Admin(a): Admin,
     Segments((_, id)): Segments<(String, String)>,
 ) -> Result<Json<SecretOut>, Problem> {
-    Ok(Json(SecretOut { kind: "secret", value: Some(a.regenerate_client_secret(&id).await?) }))
+    Ok(Json(SecretOut {
+        kind: "secret",
+        value: Some(a.regenerate_client_secret(&id).await?),
+    }))
 }
 
 pub async fn service_account_user(
@@ -252,21 +293,32 @@ mod tests {
 
     #[test]
     fn keycloak_client_rep_maps_to_input() {
-        let r = rep(r#"{"clientId":"app","publicClient":false,"standardFlowEnabled":true,
+        let r = rep(
+            r#"{"clientId":"app","publicClient":false,"standardFlowEnabled":true,
             "serviceAccountsEnabled":true,"redirectUris":["http://127.0.0.1:9/callback"],
             "attributes":{"pkce.code.challenge.method":"S256","use.refresh.tokens":true,
                           "post.logout.redirect.uris":"https://a/x##https://a/y"},
-            "protocolMappers":[{"name":"ignored"}]}"#);
+            "protocolMappers":[{"name":"ignored"}]}"#,
+        );
         let i = ClientInput::from(r);
         assert_eq!(i.client_id.as_deref(), Some("app"));
         assert_eq!(i.public_client, Some(false));
         assert_eq!(i.service_accounts, Some(true));
         assert_eq!(i.standard_flow, Some(true));
         let attrs = i.attributes.unwrap_or_default();
-        assert_eq!(attrs.get("pkce.code.challenge.method").map(String::as_str), Some("S256"));
-        assert_eq!(attrs.get("use.refresh.tokens").map(String::as_str), Some("true"));
+        assert_eq!(
+            attrs.get("pkce.code.challenge.method").map(String::as_str),
+            Some("S256")
+        );
+        assert_eq!(
+            attrs.get("use.refresh.tokens").map(String::as_str),
+            Some("true")
+        );
         assert!(!attrs.contains_key(POST_LOGOUT_ATTR));
-        assert_eq!(i.post_logout_redirect_uris, Some(vec!["https://a/x".to_owned(), "https://a/y".to_owned()]));
+        assert_eq!(
+            i.post_logout_redirect_uris,
+            Some(vec!["https://a/x".to_owned(), "https://a/y".to_owned()])
+        );
     }
 
     fn client(auth: ClientAuthMethod) -> Client {
@@ -300,8 +352,11 @@ mod tests {
     fn client_out_speaks_keycloak() {
         let c = client(ClientAuthMethod::Secret);
         let id = c.id.0.clone();
-        let v = serde_json::to_value(ClientOut::from(ClientView { client: c, secret: Some("s".into()) }))
-            .unwrap_or_default();
+        let v = serde_json::to_value(ClientOut::from(ClientView {
+            client: c,
+            secret: Some("s".into()),
+        }))
+        .unwrap_or_default();
         assert_eq!(v["id"], id.as_str());
         assert_eq!(v["clientId"], "app");
         assert_eq!(v["publicClient"], false);
@@ -311,8 +366,11 @@ mod tests {
         assert_eq!(v["attributes"][POST_LOGOUT_ATTR], "https://a/bye");
         assert_eq!(v["defaultClientScopes"][0], "profile");
         assert_eq!(v["protocol"], "openid-connect");
-        let public = serde_json::to_value(ClientOut::from(ClientView { client: client(ClientAuthMethod::None), secret: None }))
-            .unwrap_or_default();
+        let public = serde_json::to_value(ClientOut::from(ClientView {
+            client: client(ClientAuthMethod::None),
+            secret: None,
+        }))
+        .unwrap_or_default();
         assert_eq!(public["publicClient"], true);
         assert!(public.get("secret").is_none());
         let jwt = serde_json::to_value(ClientOut::from(ClientView {
@@ -327,14 +385,20 @@ mod tests {
     fn round_trip_keeps_the_client() {
         // What the admin console does: GET, change one field, PUT the whole representation back.
         let c = client(ClientAuthMethod::Secret);
-        let out = serde_json::to_string(&ClientOut::from(ClientView { client: c.clone(), secret: Some("s".into()) }))
-            .unwrap_or_default();
+        let out = serde_json::to_string(&ClientOut::from(ClientView {
+            client: c.clone(),
+            secret: Some("s".into()),
+        }))
+        .unwrap_or_default();
         let i = ClientInput::from(rep(&out));
         assert_eq!(i.client_id.as_deref(), Some("app"));
         assert_eq!(i.public_client, Some(false));
         assert_eq!(i.authenticator_type.as_deref(), Some("client-secret"));
         assert_eq!(i.redirect_uris, Some(c.redirect_uris.clone()));
-        assert_eq!(i.post_logout_redirect_uris, Some(c.post_logout_redirect_uris.clone()));
+        assert_eq!(
+            i.post_logout_redirect_uris,
+            Some(c.post_logout_redirect_uris.clone())
+        );
         assert_eq!(i.default_scopes, Some(c.default_scopes.clone()));
         assert_eq!(i.implicit_flow, Some(false));
         assert_eq!(i.protocol.as_deref(), Some("openid-connect"));

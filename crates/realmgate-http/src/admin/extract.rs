@@ -18,7 +18,10 @@ pub struct Principal(pub AdminPrincipal);
 impl FromRequestParts<App> for Principal {
     type Rejection = Problem;
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
-        Ok(Self(app.authenticate_admin(authorization(&parts.headers)).await?))
+        Ok(Self(
+            app.authenticate_admin(authorization(&parts.headers))
+                .await?,
+        ))
     }
 }
 
@@ -55,7 +58,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Problem::malformed_body("a JSON request body is required"));
     }
-    serde_json::from_slice(bytes).map_err(|e| Problem::malformed_body(format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| Problem::malformed_body(format!("invalid JSON body: {e}")))
 }
 
 /// Query parameters; one that does not parse (e.g. `max=abc`) is a 400 problem.
@@ -91,9 +95,21 @@ mod tests {
     #[test]
     fn malformed_json_is_a_400_problem() {
         let r: Result<serde_json::Value, Problem> = parse_json(b"{\"a\":");
-        assert!(matches!(r, Err(Problem { code: "malformed_body", .. })));
+        assert!(matches!(
+            r,
+            Err(Problem {
+                code: "malformed_body",
+                ..
+            })
+        ));
         let r: Result<serde_json::Value, Problem> = parse_json(b"  ");
-        assert!(matches!(r, Err(Problem { code: "malformed_body", .. })));
+        assert!(matches!(
+            r,
+            Err(Problem {
+                code: "malformed_body",
+                ..
+            })
+        ));
         #[derive(serde::Deserialize)]
         struct T {
             #[allow(dead_code)]

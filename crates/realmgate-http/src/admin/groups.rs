@@ -25,7 +25,11 @@ pub struct GroupRep {
 
 impl From<GroupRep> for GroupInput {
     fn from(r: GroupRep) -> Self {
-        GroupInput { id: r.id, name: r.name, attributes: attributes_in(r.attributes) }
+        GroupInput {
+            id: r.id,
+            name: r.name,
+            attributes: attributes_in(r.attributes),
+        }
     }
 }
 
@@ -58,14 +62,30 @@ impl GroupOut {
             sub_group_count: None,
             sub_groups: None,
             attributes: (!brief).then_some(g.attributes),
-            access: (!brief).then(|| access(&["view", "viewMembers", "manageMembers", "manage", "manageMembership"])),
+            access: (!brief).then(|| {
+                access(&[
+                    "view",
+                    "viewMembers",
+                    "manageMembers",
+                    "manage",
+                    "manageMembership",
+                ])
+            }),
         }
     }
 
     /// A group in the tree, with its subgroup count (and subgroups for search results).
     pub fn tree(v: GroupView, brief: bool) -> Self {
-        let sub_groups = v.sub_groups.into_iter().map(|s| Self::tree(s, brief)).collect();
-        Self { sub_group_count: Some(v.sub_group_count), sub_groups: Some(sub_groups), ..Self::base(v.group, brief) }
+        let sub_groups = v
+            .sub_groups
+            .into_iter()
+            .map(|s| Self::tree(s, brief))
+            .collect();
+        Self {
+            sub_group_count: Some(v.sub_group_count),
+            sub_groups: Some(sub_groups),
+            ..Self::base(v.group, brief)
+        }
     }
 
     /// A group as a user's membership lists it.
@@ -91,27 +111,55 @@ pub struct CountQuery {
     top: Option<bool>,
 }
 
-pub async fn list(Admin(a): Admin, Params(q): Params<ListQuery>) -> Result<Json<Vec<GroupOut>>, Problem> {
-    let groups = a.list_groups(q.search, q.exact.unwrap_or(false), Page::new(q.first, q.max)).await?;
+pub async fn list(
+    Admin(a): Admin,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Vec<GroupOut>>, Problem> {
+    let groups = a
+        .list_groups(
+            q.search,
+            q.exact.unwrap_or(false),
+            Page::new(q.first, q.max),
+        )
+        .await?;
     let brief = q.brief_representation.unwrap_or(true);
-    Ok(Json(groups.into_iter().map(|g| GroupOut::tree(g, brief)).collect()))
+    Ok(Json(
+        groups
+            .into_iter()
+            .map(|g| GroupOut::tree(g, brief))
+            .collect(),
+    ))
 }
 
-pub async fn count(Admin(a): Admin, Params(q): Params<CountQuery>) -> Result<Json<serde_json::Value>, Problem> {
+pub async fn count(
+    Admin(a): Admin,
+    Params(q): Params<CountQuery>,
+) -> Result<Json<serde_json::Value>, Problem> {
     let n = a.count_groups(q.search, q.top.unwrap_or(false)).await?;
     Ok(Json(serde_json::json!({ "count": n })))
 }
 
 /// `POST /groups`: 201 + Location for a new group, 204 when an existing group (by `id`) moved.
-pub async fn create(State(app): State<App>, Admin(a): Admin, Body(rep): Body<GroupRep>) -> Result<Response, Problem> {
+pub async fn create(
+    State(app): State<App>,
+    Admin(a): Admin,
+    Body(rep): Body<GroupRep>,
+) -> Result<Response, Problem> {
     let (g, new) = a.create_group(None, rep.into()).await?;
     if !new {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    Ok(created(location(&app, a.realm_name(), &["groups", g.id.as_str()])))
+    Ok(created(location(
+        &app,
+        a.realm_name(),
+        &["groups", g.id.as_str()],
+    )))
 }
 
-pub async fn get(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<Json<GroupOut>, Problem> {
+pub async fn get(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<Json<GroupOut>, Problem> {
     Ok(Json(GroupOut::tree(a.get_group(&id).await?, false)))
 }
 
@@ -124,7 +172,10 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<StatusCode, Problem> {
+pub async fn delete(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<StatusCode, Problem> {
     a.delete_group(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -134,9 +185,16 @@ pub async fn children(
     Segments((_, id)): Segments<(String, String)>,
     Params(q): Params<PageQuery>,
 ) -> Result<Json<Vec<GroupOut>>, Problem> {
-    let groups = a.child_groups(&id, q.search, Page::new(q.first, q.max)).await?;
+    let groups = a
+        .child_groups(&id, q.search, Page::new(q.first, q.max))
+        .await?;
     let brief = q.brief_representation.unwrap_or(true);
-    Ok(Json(groups.into_iter().map(|g| GroupOut::tree(g, brief)).collect()))
+    Ok(Json(
+        groups
+            .into_iter()
+            .map(|g| GroupOut::tree(g, brief))
+            .collect(),
+    ))
 }
 
 /// `POST /groups/{id}/children`: like Keycloak, 201 with Location *and* the new group's
@@ -152,8 +210,17 @@ pub async fn add_child(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let url = location(&app, a.realm_name(), &["groups", g.id.as_str()]);
-    let view = GroupView { group: g, sub_group_count: 0, sub_groups: vec![] };
-    Ok((StatusCode::CREATED, [(header::LOCATION, url)], Json(GroupOut::tree(view, false))).into_response())
+    let view = GroupView {
+        group: g,
+        sub_group_count: 0,
+        sub_groups: vec![],
+    };
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, url)],
+        Json(GroupOut::tree(view, false)),
+    )
+        .into_response())
 }
 
 pub async fn members(
@@ -163,7 +230,9 @@ pub async fn members(
 ) -> Result<Json<Vec<UserOut>>, Problem> {
     let users = a.group_members(&id, Page::new(q.first, q.max)).await?;
     let brief = q.brief_representation.unwrap_or(false);
-    Ok(Json(users.into_iter().map(|u| UserOut::of(u, brief)).collect()))
+    Ok(Json(
+        users.into_iter().map(|u| UserOut::of(u, brief)).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -181,8 +250,15 @@ mod tests {
             path: "/eng/backend".into(),
             attributes: Attributes::new(),
         };
-        let v = serde_json::to_value(GroupOut::tree(GroupView { group: g, sub_group_count: 3, sub_groups: vec![] }, true))
-            .unwrap_or_default();
+        let v = serde_json::to_value(GroupOut::tree(
+            GroupView {
+                group: g,
+                sub_group_count: 3,
+                sub_groups: vec![],
+            },
+            true,
+        ))
+        .unwrap_or_default();
         assert_eq!(v["name"], "backend");
         assert_eq!(v["path"], "/eng/backend");
         assert_eq!(v["parentId"], parent.0.as_str());
@@ -193,11 +269,15 @@ mod tests {
 
     #[test]
     fn group_rep_maps_to_input() {
-        let r: GroupRep = serde_json::from_str(r#"{"name":"conf-group","attributes":{"a":"b"},"subGroups":[]}"#)
-            .unwrap_or_default();
+        let r: GroupRep =
+            serde_json::from_str(r#"{"name":"conf-group","attributes":{"a":"b"},"subGroups":[]}"#)
+                .unwrap_or_default();
         let i = GroupInput::from(r);
         assert_eq!(i.name.as_deref(), Some("conf-group"));
         assert_eq!(i.id, None);
-        assert_eq!(i.attributes.unwrap_or_default().get("a"), Some(&vec!["b".to_owned()]));
+        assert_eq!(
+            i.attributes.unwrap_or_default().get("a"),
+            Some(&vec!["b".to_owned()])
+        );
     }
 }

@@ -44,7 +44,11 @@ impl KeysOut {
         let mut out = Vec::with_capacity(keys.len());
         for k in keys {
             let jwk: serde_json::Value = serde_json::from_str(&k.public_jwk).unwrap_or_default();
-            let kind = jwk.get("kty").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            let kind = jwk
+                .get("kty")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
             if k.status == KeyStatus::Active {
                 active.entry(k.alg.clone()).or_insert_with(|| k.kid.clone());
             }
@@ -54,7 +58,11 @@ impl KeysOut {
                 algorithm: k.alg,
                 kind,
                 key_use: "SIG",
-                status: if k.status == KeyStatus::Active { "ACTIVE" } else { "PASSIVE" },
+                status: if k.status == KeyStatus::Active {
+                    "ACTIVE"
+                } else {
+                    "PASSIVE"
+                },
                 rotation: k.status.as_str(),
                 provider_priority: k.created_at,
                 public_jwk: jwk,
@@ -74,7 +82,10 @@ pub async fn list(Admin(a): Admin) -> Result<Json<KeysOut>, Problem> {
     Ok(Json(KeysOut::new(a.list_keys().await?)))
 }
 
-pub async fn rotate(Admin(a): Admin, Params(q): Params<RotateQuery>) -> Result<StatusCode, Problem> {
+pub async fn rotate(
+    Admin(a): Admin,
+    Params(q): Params<RotateQuery>,
+) -> Result<StatusCode, Problem> {
     a.rotate_keys(parse_alg(q.alg.as_deref())?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

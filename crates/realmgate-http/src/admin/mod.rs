@@ -22,6 +22,9 @@ mod realms;
 mod roles;
 mod users;
 
+#[cfg(test)]
+mod smoke_tests;
+
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -40,19 +43,45 @@ const REALM: &str = "/admin/realms/{realm}";
 pub fn routes() -> Router<App> {
     let r = Router::new();
     let r = both(r, REALMS, get(realms::list).post(realms::create));
-    let r = r.route(REALM, get(realms::get).put(realms::update).delete(realms::delete));
-    let r = both(r, &format!("{REALM}/clients"), get(clients::list).post(clients::create));
-    let r = both(r, &format!("{REALM}/users"), get(users::list).post(users::create));
-    let r = both(r, &format!("{REALM}/roles"), get(roles::list_realm).post(roles::create_realm));
-    let r = both(r, &format!("{REALM}/groups"), get(groups::list).post(groups::create));
-    let r = both(r, &format!("{REALM}/organizations"), get(orgs::list).post(orgs::create));
+    let r = r.route(
+        REALM,
+        get(realms::get).put(realms::update).delete(realms::delete),
+    );
+    let r = both(
+        r,
+        &format!("{REALM}/clients"),
+        get(clients::list).post(clients::create),
+    );
+    let r = both(
+        r,
+        &format!("{REALM}/users"),
+        get(users::list).post(users::create),
+    );
+    let r = both(
+        r,
+        &format!("{REALM}/roles"),
+        get(roles::list_realm).post(roles::create_realm),
+    );
+    let r = both(
+        r,
+        &format!("{REALM}/groups"),
+        get(groups::list).post(groups::create),
+    );
+    let r = both(
+        r,
+        &format!("{REALM}/organizations"),
+        get(orgs::list).post(orgs::create),
+    );
     r.merge(client_routes())
         .merge(user_routes())
         .merge(role_routes())
         .merge(group_routes())
         .merge(org_routes())
         .merge(mapping_routes(Kind::User, &format!("{REALM}/users/{{id}}")))
-        .merge(mapping_routes(Kind::Group, &format!("{REALM}/groups/{{id}}")))
+        .merge(mapping_routes(
+            Kind::Group,
+            &format!("{REALM}/groups/{{id}}"),
+        ))
         .route(&format!("{REALM}/keys"), get(keys::list))
         .route(&format!("{REALM}/keys/rotate"), post(keys::rotate))
 }
@@ -64,17 +93,35 @@ fn both(r: Router<App>, path: &str, m: MethodRouter<App>) -> Router<App> {
 fn client_routes() -> Router<App> {
     let c = format!("{REALM}/clients/{{id}}");
     Router::new()
-        .route(&c, get(clients::get).put(clients::update).delete(clients::delete))
-        .route(&format!("{c}/client-secret"), get(clients::get_secret).post(clients::regenerate_secret))
-        .route(&format!("{c}/service-account-user"), get(clients::service_account_user))
-        .route(&format!("{c}/roles"), get(roles::list_client).post(roles::create_client))
+        .route(
+            &c,
+            get(clients::get)
+                .put(clients::update)
+                .delete(clients::delete),
+        )
+        .route(
+            &format!("{c}/client-secret"),
+            get(clients::get_secret).post(clients::regenerate_secret),
+        )
+        .route(
+            &format!("{c}/service-account-user"),
+            get(clients::service_account_user),
+        )
+        .route(
+            &format!("{c}/roles"),
+            get(roles::list_client).post(roles::create_client),
+        )
         .route(
             &format!("{c}/roles/{{role}}"),
-            get(roles::get_client).put(roles::update_client).delete(roles::delete_client),
+            get(roles::get_client)
+                .put(roles::update_client)
+                .delete(roles::delete_client),
         )
         .route(
             &format!("{c}/roles/{{role}}/composites"),
-            get(roles::client_composites).post(roles::add_client_composites).delete(roles::remove_client_composites),
+            get(roles::client_composites)
+                .post(roles::add_client_composites)
+                .delete(roles::remove_client_composites),
         )
 }
 
@@ -87,22 +134,39 @@ fn user_routes() -> Router<App> {
         .route(&format!("{u}/logout"), post(users::logout))
         .route(&format!("{u}/groups"), get(users::groups))
         .route(&format!("{u}/groups/count"), get(users::count_groups))
-        .route(&format!("{u}/groups/{{group}}"), put(users::join_group).delete(users::leave_group))
+        .route(
+            &format!("{u}/groups/{{group}}"),
+            put(users::join_group).delete(users::leave_group),
+        )
 }
 
 fn role_routes() -> Router<App> {
     let name = format!("{REALM}/roles/{{role}}");
     let by_id = format!("{REALM}/roles-by-id/{{id}}");
     Router::new()
-        .route(&name, get(roles::get_realm).put(roles::update_realm).delete(roles::delete_realm))
+        .route(
+            &name,
+            get(roles::get_realm)
+                .put(roles::update_realm)
+                .delete(roles::delete_realm),
+        )
         .route(
             &format!("{name}/composites"),
-            get(roles::realm_composites).post(roles::add_realm_composites).delete(roles::remove_realm_composites),
+            get(roles::realm_composites)
+                .post(roles::add_realm_composites)
+                .delete(roles::remove_realm_composites),
         )
-        .route(&by_id, get(roles::get_by_id).put(roles::update_by_id).delete(roles::delete_by_id))
+        .route(
+            &by_id,
+            get(roles::get_by_id)
+                .put(roles::update_by_id)
+                .delete(roles::delete_by_id),
+        )
         .route(
             &format!("{by_id}/composites"),
-            get(roles::composites_by_id).post(roles::add_composites_by_id).delete(roles::remove_composites_by_id),
+            get(roles::composites_by_id)
+                .post(roles::add_composites_by_id)
+                .delete(roles::remove_composites_by_id),
         )
 }
 
@@ -110,8 +174,14 @@ fn group_routes() -> Router<App> {
     let g = format!("{REALM}/groups/{{id}}");
     Router::new()
         .route(&format!("{REALM}/groups/count"), get(groups::count))
-        .route(&g, get(groups::get).put(groups::update).delete(groups::delete))
-        .route(&format!("{g}/children"), get(groups::children).post(groups::add_child))
+        .route(
+            &g,
+            get(groups::get).put(groups::update).delete(groups::delete),
+        )
+        .route(
+            &format!("{g}/children"),
+            get(groups::children).post(groups::add_child),
+        )
         .route(&format!("{g}/members"), get(groups::members))
 }
 
@@ -119,12 +189,24 @@ fn org_routes() -> Router<App> {
     let o = format!("{REALM}/organizations/{{id}}");
     Router::new()
         .route(&format!("{REALM}/organizations/count"), get(orgs::count))
-        .route(&format!("{REALM}/organizations/members/{{user}}/organizations"), get(orgs::member_orgs))
+        .route(
+            &format!("{REALM}/organizations/members/{{user}}/organizations"),
+            get(orgs::member_orgs),
+        )
         .route(&o, get(orgs::get).put(orgs::update).delete(orgs::delete))
-        .route(&format!("{o}/members"), get(orgs::members).post(orgs::add_member))
+        .route(
+            &format!("{o}/members"),
+            get(orgs::members).post(orgs::add_member),
+        )
         .route(&format!("{o}/members/count"), get(orgs::count_members))
-        .route(&format!("{o}/members/{{user}}"), get(orgs::get_member).delete(orgs::remove_member))
-        .route(&format!("{o}/members/{{user}}/roles"), get(orgs::member_roles).put(orgs::set_member_roles))
+        .route(
+            &format!("{o}/members/{{user}}"),
+            get(orgs::get_member).delete(orgs::remove_member),
+        )
+        .route(
+            &format!("{o}/members/{{user}}/roles"),
+            get(orgs::member_roles).put(orgs::set_member_roles),
+        )
 }
 
 /// `/{users|groups}/{id}/role-mappings[/realm|/clients/{client}][/composite|/available]`.
@@ -134,9 +216,13 @@ fn mapping_routes(kind: Kind, base: &str) -> Router<App> {
     type Refs = Body<Vec<roles::RoleRep>>;
     let realm = format!("{base}/role-mappings/realm");
     let client = format!("{base}/role-mappings/clients/{{client}}");
-    let view = |v: View| move |Admin(a): Admin, Segments((_, id)): Id| roles::list_mappings(kind, v, a, id, None);
+    let view = |v: View| {
+        move |Admin(a): Admin, Segments((_, id)): Id| roles::list_mappings(kind, v, a, id, None)
+    };
     let client_view = |v: View| {
-        move |Admin(a): Admin, Segments((_, id, c)): IdClient| roles::list_mappings(kind, v, a, id, Some(c))
+        move |Admin(a): Admin, Segments((_, id, c)): IdClient| {
+            roles::list_mappings(kind, v, a, id, Some(c))
+        }
     };
     Router::new()
         .route(
@@ -146,23 +232,41 @@ fn mapping_routes(kind: Kind, base: &str) -> Router<App> {
         .route(
             &realm,
             get(view(View::Direct))
-                .post(move |Admin(a): Admin, Segments((_, id)): Id, Body(b): Refs| roles::grant(kind, a, id, None, b))
-                .delete(move |Admin(a): Admin, Segments((_, id)): Id, Body(b): Refs| roles::revoke(kind, a, id, None, b)),
+                .post(
+                    move |Admin(a): Admin, Segments((_, id)): Id, Body(b): Refs| {
+                        roles::grant(kind, a, id, None, b)
+                    },
+                )
+                .delete(
+                    move |Admin(a): Admin, Segments((_, id)): Id, Body(b): Refs| {
+                        roles::revoke(kind, a, id, None, b)
+                    },
+                ),
         )
         .route(&format!("{realm}/composite"), get(view(View::Composite)))
         .route(&format!("{realm}/available"), get(view(View::Available)))
         .route(
             &client,
             get(client_view(View::Direct))
-                .post(move |Admin(a): Admin, Segments((_, id, c)): IdClient, Body(b): Refs| {
-                    roles::grant(kind, a, id, Some(c), b)
-                })
-                .delete(move |Admin(a): Admin, Segments((_, id, c)): IdClient, Body(b): Refs| {
-                    roles::revoke(kind, a, id, Some(c), b)
-                }),
+                .post(
+                    move |Admin(a): Admin, Segments((_, id, c)): IdClient, Body(b): Refs| {
+                        roles::grant(kind, a, id, Some(c), b)
+                    },
+                )
+                .delete(
+                    move |Admin(a): Admin, Segments((_, id, c)): IdClient, Body(b): Refs| {
+                        roles::revoke(kind, a, id, Some(c), b)
+                    },
+                ),
         )
-        .route(&format!("{client}/composite"), get(client_view(View::Composite)))
-        .route(&format!("{client}/available"), get(client_view(View::Available)))
+        .route(
+            &format!("{client}/composite"),
+            get(client_view(View::Composite)),
+        )
+        .route(
+            &format!("{client}/available"),
+            get(client_view(View::Available)),
+        )
 }
 
 // ---- shared representation helpers ----------------------------------------------------------------
@@ -175,13 +279,18 @@ fn created(url: String) -> Response {
             resp.headers_mut().insert(header::LOCATION, v);
             resp
         }
-        Err(_) => problem::Problem::from(realmgate_app::AppError::internal("unencodable Location")).into_response(),
+        Err(_) => problem::Problem::from(realmgate_app::AppError::internal("unencodable Location"))
+            .into_response(),
     }
 }
 
 /// `{public_url}/admin/realms/{realm}/{segments...}`, each segment percent-encoded.
 fn location(app: &App, realm: &str, segments: &[&str]) -> String {
-    let mut url = format!("{}/admin/realms/{}", app.config().public_url, encode_segment(realm));
+    let mut url = format!(
+        "{}/admin/realms/{}",
+        app.config().public_url,
+        encode_segment(realm)
+    );
     for s in segments {
         url.push('/');
         url.push_str(&encode_segment(s));
@@ -243,7 +352,8 @@ mod tests {
     #[test]
     fn attributes_accept_strings_and_lists() {
         let raw: BTreeMap<String, serde_json::Value> =
-            serde_json::from_str(r#"{"a":"x","b":["y","z"],"c":true,"d":null,"e":[1,null]}"#).unwrap_or_default();
+            serde_json::from_str(r#"{"a":"x","b":["y","z"],"c":true,"d":null,"e":[1,null]}"#)
+                .unwrap_or_default();
         let a = attributes_in(Some(raw)).unwrap_or_default();
         assert_eq!(a.get("a"), Some(&vec!["x".to_owned()]));
         assert_eq!(a.get("b"), Some(&vec!["y".to_owned(), "z".to_owned()]));

@@ -43,7 +43,14 @@ impl From<OrgRep> for OrgInput {
             alias: r.alias,
             description: r.description,
             enabled: r.enabled,
-            domains: r.domains.map(|d| d.into_iter().map(|d| OrgDomain { name: d.name, verified: d.verified }).collect()),
+            domains: r.domains.map(|d| {
+                d.into_iter()
+                    .map(|d| OrgDomain {
+                        name: d.name,
+                        verified: d.verified,
+                    })
+                    .collect()
+            }),
             attributes: attributes_in(r.attributes),
         }
     }
@@ -73,7 +80,14 @@ impl OrgOut {
             enabled: o.enabled,
             description: o.description,
             attributes: (!brief).then_some(o.attributes),
-            domains: o.domains.into_iter().map(|d| DomainRep { name: d.name, verified: d.verified }).collect(),
+            domains: o
+                .domains
+                .into_iter()
+                .map(|d| DomainRep {
+                    name: d.name,
+                    verified: d.verified,
+                })
+                .collect(),
         }
     }
 }
@@ -91,7 +105,11 @@ pub struct MemberOut {
 
 impl MemberOut {
     pub fn new(m: OrgMember, brief: bool) -> Self {
-        Self { user: UserOut::of(m.user, brief), membership_type: "UNMANAGED", org_roles: m.membership.roles }
+        Self {
+            user: UserOut::of(m.user, brief),
+            membership_type: "UNMANAGED",
+            org_roles: m.membership.roles,
+        }
     }
 }
 
@@ -108,30 +126,52 @@ pub struct ListQuery {
 /// The body of `POST /organizations/{id}/members`: the user id as a JSON string (Keycloak 26)
 /// or bare (what `@keycloak/keycloak-admin-client` actually sends).
 fn member_id(body: &[u8]) -> Result<String, Problem> {
-    let text = std::str::from_utf8(body).map_err(|_| Problem::malformed_body("the body must be a user id"))?.trim();
-    let id = if text.starts_with('"') { parse_json::<String>(text.as_bytes())? } else { text.to_owned() };
+    let text = std::str::from_utf8(body)
+        .map_err(|_| Problem::malformed_body("the body must be a user id"))?
+        .trim();
+    let id = if text.starts_with('"') {
+        parse_json::<String>(text.as_bytes())?
+    } else {
+        text.to_owned()
+    };
     if id.is_empty() {
         return Err(Problem::malformed_body("the body must be a user id"));
     }
     Ok(id)
 }
 
-pub async fn list(Admin(a): Admin, Params(q): Params<ListQuery>) -> Result<Json<Vec<OrgOut>>, Problem> {
+pub async fn list(
+    Admin(a): Admin,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Vec<OrgOut>>, Problem> {
     let orgs = a.list_orgs(q.search, Page::new(q.first, q.max)).await?;
     let brief = q.brief_representation.unwrap_or(true);
-    Ok(Json(orgs.into_iter().map(|o| OrgOut::new(o, brief)).collect()))
+    Ok(Json(
+        orgs.into_iter().map(|o| OrgOut::new(o, brief)).collect(),
+    ))
 }
 
 pub async fn count(Admin(a): Admin, Params(q): Params<ListQuery>) -> Result<Json<i64>, Problem> {
     Ok(Json(a.count_orgs(q.search).await?))
 }
 
-pub async fn create(State(app): State<App>, Admin(a): Admin, Body(rep): Body<OrgRep>) -> Result<Response, Problem> {
+pub async fn create(
+    State(app): State<App>,
+    Admin(a): Admin,
+    Body(rep): Body<OrgRep>,
+) -> Result<Response, Problem> {
     let o = a.create_org(rep.into()).await?;
-    Ok(created(location(&app, a.realm_name(), &["organizations", o.id.as_str()])))
+    Ok(created(location(
+        &app,
+        a.realm_name(),
+        &["organizations", o.id.as_str()],
+    )))
 }
 
-pub async fn get(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<Json<OrgOut>, Problem> {
+pub async fn get(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<Json<OrgOut>, Problem> {
     Ok(Json(OrgOut::new(a.get_org(&id).await?, false)))
 }
 
@@ -144,7 +184,10 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<StatusCode, Problem> {
+pub async fn delete(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<StatusCode, Problem> {
     a.delete_org(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -154,12 +197,27 @@ pub async fn members(
     Segments((_, id)): Segments<(String, String)>,
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Vec<MemberOut>>, Problem> {
-    let members = a.org_members(&id, q.search, q.exact.unwrap_or(false), Page::new(q.first, q.max)).await?;
+    let members = a
+        .org_members(
+            &id,
+            q.search,
+            q.exact.unwrap_or(false),
+            Page::new(q.first, q.max),
+        )
+        .await?;
     let brief = q.brief_representation.unwrap_or(false);
-    Ok(Json(members.into_iter().map(|m| MemberOut::new(m, brief)).collect()))
+    Ok(Json(
+        members
+            .into_iter()
+            .map(|m| MemberOut::new(m, brief))
+            .collect(),
+    ))
 }
 
-pub async fn count_members(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<Json<i64>, Problem> {
+pub async fn count_members(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<Json<i64>, Problem> {
     Ok(Json(a.count_org_members(&id).await?))
 }
 
@@ -171,14 +229,21 @@ pub async fn add_member(
 ) -> Result<Response, Problem> {
     let user = member_id(&body)?;
     let m = a.add_org_member(&id, &user).await?;
-    Ok(created(location(&app, a.realm_name(), &["organizations", &id, "members", m.user.id.as_str()])))
+    Ok(created(location(
+        &app,
+        a.realm_name(),
+        &["organizations", &id, "members", m.user.id.as_str()],
+    )))
 }
 
 pub async fn get_member(
     Admin(a): Admin,
     Segments((_, id, user)): Segments<(String, String, String)>,
 ) -> Result<Json<MemberOut>, Problem> {
-    Ok(Json(MemberOut::new(a.get_org_member(&id, &user).await?, false)))
+    Ok(Json(MemberOut::new(
+        a.get_org_member(&id, &user).await?,
+        false,
+    )))
 }
 
 pub async fn remove_member(
@@ -212,7 +277,9 @@ pub async fn member_orgs(
     Segments((_, user)): Segments<(String, String)>,
 ) -> Result<Json<Vec<OrgOut>>, Problem> {
     let orgs = a.member_orgs(&user).await?;
-    Ok(Json(orgs.into_iter().map(|o| OrgOut::new(o, true)).collect()))
+    Ok(Json(
+        orgs.into_iter().map(|o| OrgOut::new(o, true)).collect(),
+    ))
 }
 
 #[cfg(test)]
@@ -231,13 +298,21 @@ mod tests {
 
     #[test]
     fn org_rep_maps_to_input() {
-        let r: OrgRep = serde_json::from_str(r#"{"name":"Conformance Org","alias":"conf-org","enabled":true,
-            "domains":[{"name":"conf.example.org"}],"redirectUrl":"ignored"}"#)
+        let r: OrgRep = serde_json::from_str(
+            r#"{"name":"Conformance Org","alias":"conf-org","enabled":true,
+            "domains":[{"name":"conf.example.org"}],"redirectUrl":"ignored"}"#,
+        )
         .unwrap_or_default();
         let i = OrgInput::from(r);
         assert_eq!(i.name.as_deref(), Some("Conformance Org"));
         assert_eq!(i.alias.as_deref(), Some("conf-org"));
-        assert_eq!(i.domains, Some(vec![OrgDomain { name: "conf.example.org".into(), verified: false }]));
+        assert_eq!(
+            i.domains,
+            Some(vec![OrgDomain {
+                name: "conf.example.org".into(),
+                verified: false
+            }])
+        );
     }
 
     fn org() -> Organization {
@@ -247,7 +322,10 @@ mod tests {
             alias: "acme".into(),
             description: None,
             enabled: true,
-            domains: vec![OrgDomain { name: "acme.com".into(), verified: true }],
+            domains: vec![OrgDomain {
+                name: "acme.com".into(),
+                verified: true,
+            }],
             attributes: Attributes::new(),
             created_at: 0,
         }
@@ -280,7 +358,12 @@ mod tests {
             created_at: 0,
         };
         let m = OrgMember {
-            membership: OrgMembership { org_id: o.id, user_id: user.id.clone(), roles: vec!["admin".into()], created_at: 0 },
+            membership: OrgMembership {
+                org_id: o.id,
+                user_id: user.id.clone(),
+                roles: vec!["admin".into()],
+                created_at: 0,
+            },
             user,
         };
         let v = serde_json::to_value(MemberOut::new(m, true)).unwrap_or_default();

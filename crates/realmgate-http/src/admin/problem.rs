@@ -31,7 +31,11 @@ struct Body<'a> {
 
 impl Problem {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into() }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+        }
     }
 
     /// A request body that is not the JSON the endpoint expects.
@@ -67,14 +71,24 @@ fn not_found_detail(what: &str) -> String {
 impl From<AppError> for Problem {
     fn from(e: AppError) -> Self {
         match e {
-            AppError::NotFound(what) => Self::new(StatusCode::NOT_FOUND, "not_found", not_found_detail(what)),
+            AppError::NotFound(what) => {
+                Self::new(StatusCode::NOT_FOUND, "not_found", not_found_detail(what))
+            }
             AppError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             AppError::Invalid(m) => Self::new(StatusCode::BAD_REQUEST, "invalid_request", m),
-            AppError::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "HTTP 401 Unauthorized"),
-            AppError::Forbidden => Self::new(StatusCode::FORBIDDEN, "forbidden", "HTTP 403 Forbidden"),
-            AppError::Overloaded => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", "The server is busy, try again shortly")
+            AppError::Unauthorized => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "HTTP 401 Unauthorized",
+            ),
+            AppError::Forbidden => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", "HTTP 403 Forbidden")
             }
+            AppError::Overloaded => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "The server is busy, try again shortly",
+            ),
             AppError::OAuth(o) => {
                 let status = match o.code {
                     ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
@@ -83,13 +97,20 @@ impl From<AppError> for Problem {
                     ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                let detail = o.description.clone().unwrap_or_else(|| o.code.as_str().to_owned());
+                let detail = o
+                    .description
+                    .clone()
+                    .unwrap_or_else(|| o.code.as_str().to_owned());
                 Self::new(status, o.code.as_str(), detail)
             }
             AppError::Internal(msg) => {
                 // The one place an admin API internal error is logged; the client sees nothing of it.
                 tracing::error!(error = %msg, "admin api internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal_error",
+                    "An internal error occurred",
+                )
             }
         }
     }
@@ -109,10 +130,16 @@ impl IntoResponse for Problem {
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         let mut resp = (self.status, bytes).into_response();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if self.status == StatusCode::UNAUTHORIZED {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"realmgate\""));
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"realmgate\""),
+            );
         }
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -129,15 +156,27 @@ mod tests {
         let resp = p.into_response();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap_or_default();
-        (status, headers, serde_json::from_slice(&bytes).unwrap_or_default())
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        (
+            status,
+            headers,
+            serde_json::from_slice(&bytes).unwrap_or_default(),
+        )
     }
 
     #[tokio::test]
     async fn rfc9457_body_carries_keycloak_error_message() {
-        let (status, headers, body) = body_of(AppError::Conflict("User exists with same username".into()).into()).await;
+        let (status, headers, body) =
+            body_of(AppError::Conflict("User exists with same username".into()).into()).await;
         assert_eq!(status, StatusCode::CONFLICT);
-        assert_eq!(headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()), Some("application/problem+json"));
+        assert_eq!(
+            headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
         assert_eq!(body["type"], "about:blank");
         assert_eq!(body["title"], "Conflict");
         assert_eq!(body["status"], 409);
@@ -150,13 +189,18 @@ mod tests {
     async fn rfc6750_3_unauthorized_has_a_bearer_challenge() {
         let (status, headers, body) = body_of(AppError::Unauthorized.into()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
-        assert!(headers.get(header::WWW_AUTHENTICATE).is_some_and(|v| v.as_bytes().starts_with(b"Bearer")));
+        assert!(
+            headers
+                .get(header::WWW_AUTHENTICATE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"Bearer"))
+        );
         assert_eq!(body["error"], "unauthorized");
     }
 
     #[tokio::test]
     async fn internal_errors_hide_their_cause() {
-        let (status, _, body) = body_of(AppError::Internal("db password is hunter2".into()).into()).await;
+        let (status, _, body) =
+            body_of(AppError::Internal("db password is hunter2".into()).into()).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body.to_string().contains("hunter2"));
         assert_eq!(body["error"], "internal_error");
@@ -173,7 +217,10 @@ mod tests {
     #[test]
     fn not_found_wording() {
         assert_eq!(not_found_detail("user"), "User not found");
-        assert_eq!(not_found_detail("organization member"), "Organization member not found");
+        assert_eq!(
+            not_found_detail("organization member"),
+            "Organization member not found"
+        );
         let p: Problem = AppError::NotFound("realm").into();
         assert_eq!((p.status, p.code), (StatusCode::NOT_FOUND, "not_found"));
     }

@@ -110,12 +110,19 @@ impl From<&Realm> for RealmOut {
     }
 }
 
-pub async fn list(State(app): State<App>, Principal(p): Principal) -> Result<Json<Vec<RealmOut>>, Problem> {
+pub async fn list(
+    State(app): State<App>,
+    Principal(p): Principal,
+) -> Result<Json<Vec<RealmOut>>, Problem> {
     let realms = app.admin_list_realms(&p).await?;
     Ok(Json(realms.iter().map(RealmOut::from).collect()))
 }
 
-pub async fn create(State(app): State<App>, Principal(p): Principal, Body(rep): Body<RealmRep>) -> Result<Response, Problem> {
+pub async fn create(
+    State(app): State<App>,
+    Principal(p): Principal,
+    Body(rep): Body<RealmRep>,
+) -> Result<Response, Problem> {
     let realm = app.admin_create_realm(&p, rep.into()).await?;
     Ok(created(location(&app, realm.name.as_str(), &[])))
 }

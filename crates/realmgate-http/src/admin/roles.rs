@@ -27,13 +27,20 @@ pub struct RoleRep {
 
 impl From<RoleRep> for RoleInput {
     fn from(r: RoleRep) -> Self {
-        RoleInput { name: r.name, description: r.description, attributes: attributes_in(r.attributes) }
+        RoleInput {
+            name: r.name,
+            description: r.description,
+            attributes: attributes_in(r.attributes),
+        }
     }
 }
 
 impl From<RoleRep> for RoleRef {
     fn from(r: RoleRep) -> Self {
-        RoleRef { id: r.id, name: r.name }
+        RoleRef {
+            id: r.id,
+            name: r.name,
+        }
     }
 }
 
@@ -98,7 +105,11 @@ pub struct MappingsOut {
 impl MappingsOut {
     pub fn new(m: Mappings, realm: &str) -> Self {
         Self {
-            realm_mappings: m.realm.into_iter().map(|r| RoleOut::plain(r, realm)).collect(),
+            realm_mappings: m
+                .realm
+                .into_iter()
+                .map(|r| RoleOut::plain(r, realm))
+                .collect(),
             client_mappings: m
                 .clients
                 .into_iter()
@@ -106,7 +117,10 @@ impl MappingsOut {
                     let entry = ClientMappingsOut {
                         id: c.id.0.clone(),
                         client: c.client_id.clone(),
-                        mappings: roles.into_iter().map(|r| RoleOut::plain(r, realm)).collect(),
+                        mappings: roles
+                            .into_iter()
+                            .map(|r| RoleOut::plain(r, realm))
+                            .collect(),
                     };
                     (c.client_id, entry)
                 })
@@ -124,27 +138,56 @@ pub struct ListQuery {
 }
 
 fn role_list(a: &RealmAdmin, roles: Vec<RoleView>) -> Json<Vec<RoleOut>> {
-    Json(roles.into_iter().map(|v| RoleOut::view(v, a.realm_name())).collect())
+    Json(
+        roles
+            .into_iter()
+            .map(|v| RoleOut::view(v, a.realm_name()))
+            .collect(),
+    )
 }
 
 fn plain_list(a: &RealmAdmin, roles: Vec<Role>) -> Json<Vec<RoleOut>> {
-    Json(roles.into_iter().map(|r| RoleOut::plain(r, a.realm_name())).collect())
+    Json(
+        roles
+            .into_iter()
+            .map(|r| RoleOut::plain(r, a.realm_name()))
+            .collect(),
+    )
 }
 
 // ---- realm roles ---------------------------------------------------------------------------
 
-pub async fn list_realm(Admin(a): Admin, Params(q): Params<ListQuery>) -> Result<Json<Vec<RoleOut>>, Problem> {
-    let roles = a.list_roles(None, q.search, Page::new(q.first, q.max)).await?;
+pub async fn list_realm(
+    Admin(a): Admin,
+    Params(q): Params<ListQuery>,
+) -> Result<Json<Vec<RoleOut>>, Problem> {
+    let roles = a
+        .list_roles(None, q.search, Page::new(q.first, q.max))
+        .await?;
     Ok(role_list(&a, roles))
 }
 
-pub async fn create_realm(State(app): State<App>, Admin(a): Admin, Body(rep): Body<RoleRep>) -> Result<Response, Problem> {
+pub async fn create_realm(
+    State(app): State<App>,
+    Admin(a): Admin,
+    Body(rep): Body<RoleRep>,
+) -> Result<Response, Problem> {
     let role = a.create_role(None, rep.into()).await?;
-    Ok(created(location(&app, a.realm_name(), &["roles", &role.name])))
+    Ok(created(location(
+        &app,
+        a.realm_name(),
+        &["roles", &role.name],
+    )))
 }
 
-pub async fn get_realm(Admin(a): Admin, Segments((_, name)): Segments<(String, String)>) -> Result<Json<RoleOut>, Problem> {
-    Ok(Json(RoleOut::view(a.get_role(None, &name).await?, a.realm_name())))
+pub async fn get_realm(
+    Admin(a): Admin,
+    Segments((_, name)): Segments<(String, String)>,
+) -> Result<Json<RoleOut>, Problem> {
+    Ok(Json(RoleOut::view(
+        a.get_role(None, &name).await?,
+        a.realm_name(),
+    )))
 }
 
 pub async fn update_realm(
@@ -156,7 +199,10 @@ pub async fn update_realm(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete_realm(Admin(a): Admin, Segments((_, name)): Segments<(String, String)>) -> Result<StatusCode, Problem> {
+pub async fn delete_realm(
+    Admin(a): Admin,
+    Segments((_, name)): Segments<(String, String)>,
+) -> Result<StatusCode, Problem> {
     a.delete_role(None, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -189,8 +235,14 @@ pub async fn remove_realm_composites(
 
 // ---- roles by id -----------------------------------------------------------------------------
 
-pub async fn get_by_id(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<Json<RoleOut>, Problem> {
-    Ok(Json(RoleOut::view(a.get_role_by_id(&id).await?, a.realm_name())))
+pub async fn get_by_id(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<Json<RoleOut>, Problem> {
+    Ok(Json(RoleOut::view(
+        a.get_role_by_id(&id).await?,
+        a.realm_name(),
+    )))
 }
 
 pub async fn update_by_id(
@@ -202,7 +254,10 @@ pub async fn update_by_id(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete_by_id(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<StatusCode, Problem> {
+pub async fn delete_by_id(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<StatusCode, Problem> {
     a.delete_role_by_id(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -240,7 +295,9 @@ pub async fn list_client(
     Segments((_, client)): Segments<(String, String)>,
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Vec<RoleOut>>, Problem> {
-    let roles = a.list_roles(Some(&client), q.search, Page::new(q.first, q.max)).await?;
+    let roles = a
+        .list_roles(Some(&client), q.search, Page::new(q.first, q.max))
+        .await?;
     Ok(role_list(&a, roles))
 }
 
@@ -251,14 +308,21 @@ pub async fn create_client(
     Body(rep): Body<RoleRep>,
 ) -> Result<Response, Problem> {
     let role = a.create_role(Some(&client), rep.into()).await?;
-    Ok(created(location(&app, a.realm_name(), &["clients", &client, "roles", &role.name])))
+    Ok(created(location(
+        &app,
+        a.realm_name(),
+        &["clients", &client, "roles", &role.name],
+    )))
 }
 
 pub async fn get_client(
     Admin(a): Admin,
     Segments((_, client, name)): Segments<(String, String, String)>,
 ) -> Result<Json<RoleOut>, Problem> {
-    Ok(Json(RoleOut::view(a.get_role(Some(&client), &name).await?, a.realm_name())))
+    Ok(Json(RoleOut::view(
+        a.get_role(Some(&client), &name).await?,
+        a.realm_name(),
+    )))
 }
 
 pub async fn update_client(
@@ -291,7 +355,8 @@ pub async fn add_client_composites(
     Segments((_, client, name)): Segments<(String, String, String)>,
     Body(body): Body<Vec<RoleRep>>,
 ) -> Result<StatusCode, Problem> {
-    a.add_composites(Some(&client), &name, false, &refs(body)).await?;
+    a.add_composites(Some(&client), &name, false, &refs(body))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -300,7 +365,8 @@ pub async fn remove_client_composites(
     Segments((_, client, name)): Segments<(String, String, String)>,
     Body(body): Body<Vec<RoleRep>>,
 ) -> Result<StatusCode, Problem> {
-    a.remove_composites(Some(&client), &name, false, &refs(body)).await?;
+    a.remove_composites(Some(&client), &name, false, &refs(body))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -332,7 +398,11 @@ impl Kind {
     }
 }
 
-pub async fn all_mappings(kind: Kind, a: RealmAdmin, id: String) -> Result<Json<MappingsOut>, Problem> {
+pub async fn all_mappings(
+    kind: Kind,
+    a: RealmAdmin,
+    id: String,
+) -> Result<Json<MappingsOut>, Problem> {
     let m = a.all_mappings(&kind.holder(id)).await?;
     Ok(Json(MappingsOut::new(m, a.realm_name())))
 }
@@ -361,7 +431,8 @@ pub async fn grant(
     client: Option<String>,
     body: Vec<RoleRep>,
 ) -> Result<StatusCode, Problem> {
-    a.grant(&kind.holder(id), client.as_deref(), &refs(body)).await?;
+    a.grant(&kind.holder(id), client.as_deref(), &refs(body))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -372,7 +443,8 @@ pub async fn revoke(
     client: Option<String>,
     body: Vec<RoleRep>,
 ) -> Result<StatusCode, Problem> {
-    a.revoke(&kind.holder(id), client.as_deref(), &refs(body)).await?;
+    a.revoke(&kind.holder(id), client.as_deref(), &refs(body))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -393,27 +465,35 @@ mod tests {
 
     #[test]
     fn role_out_names_its_container() {
-        let v = serde_json::to_value(RoleOut::new(role("reader", None), true, "acme")).unwrap_or_default();
+        let v = serde_json::to_value(RoleOut::new(role("reader", None), true, "acme"))
+            .unwrap_or_default();
         assert_eq!(v["name"], "reader");
         assert_eq!(v["description"], "d");
         assert_eq!(v["composite"], true);
         assert_eq!(v["clientRole"], false);
         assert_eq!(v["containerId"], "acme");
-        let c = serde_json::to_value(RoleOut::new(role("admin", Some("c-1")), false, "acme")).unwrap_or_default();
+        let c = serde_json::to_value(RoleOut::new(role("admin", Some("c-1")), false, "acme"))
+            .unwrap_or_default();
         assert_eq!(c["clientRole"], true);
         assert_eq!(c["containerId"], "c-1");
     }
 
     #[test]
     fn role_rep_maps_to_input_and_ref() {
-        let r: RoleRep = serde_json::from_str(r#"{"id":"x","name":"reader","description":"reads",
-            "composite":false,"attributes":{"k":["v"]}}"#)
+        let r: RoleRep = serde_json::from_str(
+            r#"{"id":"x","name":"reader","description":"reads",
+            "composite":false,"attributes":{"k":["v"]}}"#,
+        )
         .unwrap_or_default();
         let i = RoleInput::from(r);
         assert_eq!(i.name.as_deref(), Some("reader"));
         assert_eq!(i.description.as_deref(), Some("reads"));
-        assert_eq!(i.attributes.unwrap_or_default().get("k"), Some(&vec!["v".to_owned()]));
-        let body: Vec<RoleRep> = serde_json::from_str(r#"[{"id":"1","name":"a"},{"name":"b"}]"#).unwrap_or_default();
+        assert_eq!(
+            i.attributes.unwrap_or_default().get("k"),
+            Some(&vec!["v".to_owned()])
+        );
+        let body: Vec<RoleRep> =
+            serde_json::from_str(r#"[{"id":"1","name":"a"},{"name":"b"}]"#).unwrap_or_default();
         let r = refs(body);
         assert_eq!(r.len(), 2);
         assert_eq!(r.first().and_then(|x| x.id.as_deref()), Some("1"));
@@ -422,7 +502,8 @@ mod tests {
 
     #[test]
     fn mappings_representation_leaves_out_empty_parts() {
-        let empty = serde_json::to_value(MappingsOut::new(Mappings::default(), "acme")).unwrap_or_default();
+        let empty =
+            serde_json::to_value(MappingsOut::new(Mappings::default(), "acme")).unwrap_or_default();
         assert_eq!(empty, serde_json::json!({}));
         let client = Client {
             id: ClientUuid("c-1".into()),
@@ -448,7 +529,10 @@ mod tests {
             attributes: BTreeMap::new(),
             created_at: 0,
         };
-        let m = Mappings { realm: vec![role("reader", None)], clients: vec![(client, vec![role("admin", Some("c-1"))])] };
+        let m = Mappings {
+            realm: vec![role("reader", None)],
+            clients: vec![(client, vec![role("admin", Some("c-1"))])],
+        };
         let v = serde_json::to_value(MappingsOut::new(m, "acme")).unwrap_or_default();
         assert_eq!(v["realmMappings"][0]["name"], "reader");
         assert_eq!(v["clientMappings"]["app"]["id"], "c-1");

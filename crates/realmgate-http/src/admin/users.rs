@@ -27,7 +27,9 @@ pub struct CredentialRep {
 
 impl std::fmt::Debug for CredentialRep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CredentialRep").field("type", &self.kind).finish_non_exhaustive()
+        f.debug_struct("CredentialRep")
+            .field("type", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -43,7 +45,10 @@ impl CredentialRep {
                 ));
             }
         }
-        Ok(PasswordInput { value: self.value.unwrap_or_default(), temporary: self.temporary.unwrap_or(false) })
+        Ok(PasswordInput {
+            value: self.value.unwrap_or_default(),
+            temporary: self.temporary.unwrap_or(false),
+        })
     }
 }
 
@@ -148,7 +153,13 @@ impl UserOut {
             disableable_credential_types: Some(vec![]),
             required_actions: Some(vec![]),
             not_before: Some(0),
-            access: Some(access(&["manageGroupMembership", "view", "mapRoles", "impersonate", "manage"])),
+            access: Some(access(&[
+                "manageGroupMembership",
+                "view",
+                "mapRoles",
+                "impersonate",
+                "manage",
+            ])),
             ..Self::brief(u)
         }
     }
@@ -196,23 +207,41 @@ pub struct PageQuery {
     pub brief_representation: Option<bool>,
 }
 
-pub async fn list(Admin(a): Admin, Params(q): Params<SearchQuery>) -> Result<Json<Vec<UserOut>>, Problem> {
-    let users = a.search_users(&q.filter(), Page::new(q.first, q.max)).await?;
+pub async fn list(
+    Admin(a): Admin,
+    Params(q): Params<SearchQuery>,
+) -> Result<Json<Vec<UserOut>>, Problem> {
+    let users = a
+        .search_users(&q.filter(), Page::new(q.first, q.max))
+        .await?;
     let brief = q.brief_representation.unwrap_or(false);
-    Ok(Json(users.into_iter().map(|u| UserOut::of(u, brief)).collect()))
+    Ok(Json(
+        users.into_iter().map(|u| UserOut::of(u, brief)).collect(),
+    ))
 }
 
 pub async fn count(Admin(a): Admin, Params(q): Params<SearchQuery>) -> Result<Json<i64>, Problem> {
     Ok(Json(a.count_users(&q.filter()).await?))
 }
 
-pub async fn create(State(app): State<App>, Admin(a): Admin, Body(rep): Body<UserRep>) -> Result<Response, Problem> {
+pub async fn create(
+    State(app): State<App>,
+    Admin(a): Admin,
+    Body(rep): Body<UserRep>,
+) -> Result<Response, Problem> {
     let (user, groups) = rep.into_input()?;
     let u = a.create_user(NewUser { user, groups }).await?;
-    Ok(created(location(&app, a.realm_name(), &["users", u.id.as_str()])))
+    Ok(created(location(
+        &app,
+        a.realm_name(),
+        &["users", u.id.as_str()],
+    )))
 }
 
-pub async fn get(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<Json<UserOut>, Problem> {
+pub async fn get(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<Json<UserOut>, Problem> {
     Ok(Json(UserOut::full(a.get_user(&id).await?)))
 }
 
@@ -226,7 +255,10 @@ pub async fn update(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<StatusCode, Problem> {
+pub async fn delete(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<StatusCode, Problem> {
     a.delete_user(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -240,7 +272,10 @@ pub async fn reset_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn logout(Admin(a): Admin, Segments((_, id)): Segments<(String, String)>) -> Result<StatusCode, Problem> {
+pub async fn logout(
+    Admin(a): Admin,
+    Segments((_, id)): Segments<(String, String)>,
+) -> Result<StatusCode, Problem> {
     a.logout_user(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -250,9 +285,16 @@ pub async fn groups(
     Segments((_, id)): Segments<(String, String)>,
     Params(q): Params<PageQuery>,
 ) -> Result<Json<Vec<GroupOut>>, Problem> {
-    let groups = a.user_groups(&id, q.search, Page::new(q.first, q.max)).await?;
+    let groups = a
+        .user_groups(&id, q.search, Page::new(q.first, q.max))
+        .await?;
     let brief = q.brief_representation.unwrap_or(true);
-    Ok(Json(groups.into_iter().map(|g| GroupOut::membership(g, brief)).collect()))
+    Ok(Json(
+        groups
+            .into_iter()
+            .map(|g| GroupOut::membership(g, brief))
+            .collect(),
+    ))
 }
 
 pub async fn count_groups(
@@ -260,7 +302,10 @@ pub async fn count_groups(
     Segments((_, id)): Segments<(String, String)>,
     Params(q): Params<PageQuery>,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let n = a.user_groups(&id, q.search, Page::new(Some(0), Some(-1))).await?.len();
+    let n = a
+        .user_groups(&id, q.search, Page::new(Some(0), Some(-1)))
+        .await?
+        .len();
     Ok(Json(serde_json::json!({ "count": n })))
 }
 
@@ -291,10 +336,12 @@ mod tests {
 
     #[test]
     fn keycloak_user_rep_maps_to_input() {
-        let r = rep(r#"{"username":"bob","email":"bob@example.org","firstName":"Conf","lastName":"User",
+        let r = rep(
+            r#"{"username":"bob","email":"bob@example.org","firstName":"Conf","lastName":"User",
             "enabled":true,"emailVerified":true,"groups":["/staff"],"realmRoles":["ignored"],
             "attributes":{"dept":"eng","langs":["en","de"]},
-            "credentials":[{"type":"password","value":"pw","temporary":false}]}"#);
+            "credentials":[{"type":"password","value":"pw","temporary":false}]}"#,
+        );
         let (i, groups) = r.into_input().unwrap_or_default();
         assert_eq!(i.username.as_deref(), Some("bob"));
         assert_eq!(i.email.as_deref(), Some("bob@example.org"));
@@ -303,7 +350,10 @@ mod tests {
         assert_eq!(i.password.as_ref().map(|p| p.value.as_str()), Some("pw"));
         let attrs = i.attributes.unwrap_or_default();
         assert_eq!(attrs.get("dept"), Some(&vec!["eng".to_owned()]));
-        assert_eq!(attrs.get("langs"), Some(&vec!["en".to_owned(), "de".to_owned()]));
+        assert_eq!(
+            attrs.get("langs"),
+            Some(&vec!["en".to_owned(), "de".to_owned()])
+        );
     }
 
     #[test]

@@ -8,7 +8,10 @@ use axum::response::{IntoResponse, Response};
 use realmgate_app::App;
 
 fn cached_json(headers: &HeaderMap, body: std::sync::Arc<[u8]>, max_age: &'static str) -> Response {
-    let etag = format!("\"{}\"", &realmgate_crypto::b64url(&realmgate_crypto::hmac_sha256(b"etag", &body))[..16]);
+    let etag = format!(
+        "\"{}\"",
+        &realmgate_crypto::b64url(&realmgate_crypto::hmac_sha256(b"etag", &body))[..16]
+    );
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -18,27 +21,50 @@ fn cached_json(headers: &HeaderMap, body: std::sync::Arc<[u8]>, max_age: &'stati
     } else {
         ([(header::CONTENT_TYPE, "application/json")], body.to_vec()).into_response()
     };
-    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         resp.headers_mut().insert(header::ETAG, v);
     }
-    resp.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    resp.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     resp
 }
 
-pub async fn discovery(State(app): State<App>, Path(realm): Path<String>, headers: HeaderMap) -> Result<Response, OAuthJson> {
+pub async fn discovery(
+    State(app): State<App>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, OAuthJson> {
     let ctx = app.realm(&realm).await?;
-    Ok(cached_json(&headers, ctx.discovery.clone(), "public, max-age=300"))
+    Ok(cached_json(
+        &headers,
+        ctx.discovery.clone(),
+        "public, max-age=300",
+    ))
 }
 
-pub async fn jwks(State(app): State<App>, Path(realm): Path<String>, headers: HeaderMap) -> Result<Response, OAuthJson> {
+pub async fn jwks(
+    State(app): State<App>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, OAuthJson> {
     let ctx = app.realm(&realm).await?;
     let keys = app.realm_keys(ctx.id()).await?;
-    Ok(cached_json(&headers, keys.jwks.clone(), "public, max-age=60"))
+    Ok(cached_json(
+        &headers,
+        keys.jwks.clone(),
+        "public, max-age=60",
+    ))
 }
 
 /// Keycloak's `GET /realms/{realm}`: public realm information.
-pub async fn realm_info(State(app): State<App>, Path(realm): Path<String>) -> Result<Response, OAuthJson> {
+pub async fn realm_info(
+    State(app): State<App>,
+    Path(realm): Path<String>,
+) -> Result<Response, OAuthJson> {
     let ctx = app.realm(&realm).await?;
     Ok(axum::Json(serde_json::json!({
         "realm": ctx.name(),

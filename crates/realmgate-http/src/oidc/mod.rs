@@ -12,11 +12,20 @@ pub fn routes() -> Router<App> {
     let oidc = "/realms/{realm}/protocol/openid-connect";
     Router::new()
         .route("/realms/{realm}", get(metadata::realm_info))
-        .route("/realms/{realm}/.well-known/openid-configuration", get(metadata::discovery))
-        .route("/realms/{realm}/.well-known/oauth-authorization-server", get(metadata::discovery))
+        .route(
+            "/realms/{realm}/.well-known/openid-configuration",
+            get(metadata::discovery),
+        )
+        .route(
+            "/realms/{realm}/.well-known/oauth-authorization-server",
+            get(metadata::discovery),
+        )
         .route(&format!("{oidc}/certs"), get(metadata::jwks))
         .route(&format!("{oidc}/token"), post(token::token))
         .route(&format!("{oidc}/token/introspect"), post(token::introspect))
         .route(&format!("{oidc}/revoke"), post(token::revoke))
-        .route(&format!("{oidc}/userinfo"), get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(
+            &format!("{oidc}/userinfo"),
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
 }

@@ -28,25 +28,45 @@ pub async fn token(
 ) -> Result<Response, OAuthJson> {
     require_form(&headers)?;
     let ctx = app.realm(&realm).await?;
-    let tokens = app.token(&ctx, authorization(&headers), form_pairs(&body), ip.as_deref()).await?;
+    let tokens = app
+        .token(
+            &ctx,
+            authorization(&headers),
+            form_pairs(&body),
+            ip.as_deref(),
+        )
+        .await?;
     let mut resp = axum::Json(tokens).into_response();
     no_store(&mut resp);
     Ok(resp)
 }
 
-pub async fn introspect(State(app): State<App>, Path(realm): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthJson> {
+pub async fn introspect(
+    State(app): State<App>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthJson> {
     require_form(&headers)?;
     let ctx = app.realm(&realm).await?;
-    let out = app.introspect(&ctx, authorization(&headers), form_pairs(&body)).await?;
+    let out = app
+        .introspect(&ctx, authorization(&headers), form_pairs(&body))
+        .await?;
     let mut resp = axum::Json(out.0).into_response();
     no_store(&mut resp);
     Ok(resp)
 }
 
-pub async fn revoke(State(app): State<App>, Path(realm): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, OAuthJson> {
+pub async fn revoke(
+    State(app): State<App>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthJson> {
     require_form(&headers)?;
     let ctx = app.realm(&realm).await?;
-    app.revoke(&ctx, authorization(&headers), form_pairs(&body)).await?;
+    app.revoke(&ctx, authorization(&headers), form_pairs(&body))
+        .await?;
     let mut resp = ().into_response();
     no_store(&mut resp);
     Ok(resp)

@@ -9,19 +9,29 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use realmgate_app::{App, AppError};
 
-pub async fn userinfo(State(app): State<App>, Path(realm): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, BearerError> {
+pub async fn userinfo(
+    State(app): State<App>,
+    Path(realm): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, BearerError> {
     let ctx = app.realm(&realm).await.map_err(BearerError)?;
     let from_form = if is_form(&headers) {
-        form_pairs(&body).into_iter().find(|(k, _)| k == "access_token").map(|(_, v)| v)
+        form_pairs(&body)
+            .into_iter()
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v)
     } else {
         None
     };
     let token = match (bearer(&headers), from_form.as_deref()) {
         (Some(t), None) | (None, Some(t)) => t.to_owned(),
         (Some(_), Some(_)) => {
-            return Err(BearerError(AppError::OAuth(realmgate_oidc::OAuthError::invalid_request(
-                "the access token was sent more than once",
-            ))));
+            return Err(BearerError(AppError::OAuth(
+                realmgate_oidc::OAuthError::invalid_request(
+                    "the access token was sent more than once",
+                ),
+            )));
         }
         (None, None) => return Err(BearerError(AppError::Unauthorized)),
     };

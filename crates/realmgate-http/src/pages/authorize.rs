@@ -19,7 +19,9 @@ pub async fn authorize_get(
 ) -> Result<Response, HtmlError> {
     let ctx = app.realm(&realm).await?;
     let browser = cookies::browser(&headers, ip);
-    let (step, ops) = app.authorize(&ctx, query_pairs(q.as_deref()), &browser).await?;
+    let (step, ops) = app
+        .authorize(&ctx, query_pairs(q.as_deref()), &browser)
+        .await?;
     Ok(render::step(&app, &ctx, step, &ops))
 }
 
@@ -40,7 +42,10 @@ pub async fn authorize_post(
 }
 
 fn field(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
 }
 
 pub async fn login(
@@ -56,7 +61,9 @@ pub async fn login(
     let flow = field(&pairs, "flow").unwrap_or_default();
     let username = field(&pairs, "username").unwrap_or_default();
     let password = field(&pairs, "password").unwrap_or_default();
-    let (step, ops) = app.submit_login(&ctx, &flow, &username, &password, &browser).await?;
+    let (step, ops) = app
+        .submit_login(&ctx, &flow, &username, &password, &browser)
+        .await?;
     Ok(render::step(&app, &ctx, step, &ops))
 }
 

@@ -35,12 +35,17 @@ fn render_step(app: &App, ctx: &RealmCtx, step: LogoutStep, ops: &CookieOps) -> 
             StatusCode::OK,
             &LogoutConfirm {
                 realm_title: title,
-                action: format!("/realms/{}/protocol/openid-connect/logout/confirm", ctx.name()),
+                action: format!(
+                    "/realms/{}/protocol/openid-connect/logout/confirm",
+                    ctx.name()
+                ),
                 flow: &flow,
             },
         ),
         LogoutStep::LoggedOut => render::html(StatusCode::OK, &LoggedOut { realm_title: title }),
-        LogoutStep::ErrorPage(msg) => render::error_page(StatusCode::BAD_REQUEST, title, "We are sorry...", &msg),
+        LogoutStep::ErrorPage(msg) => {
+            render::error_page(StatusCode::BAD_REQUEST, title, "We are sorry...", &msg)
+        }
     };
     render::apply_cookies(app, ctx, ops, &mut resp);
     resp
@@ -55,7 +60,9 @@ pub async fn logout_get(
 ) -> Result<Response, HtmlError> {
     let ctx = app.realm(&realm).await?;
     let browser = cookies::browser(&headers, ip);
-    let (step, ops) = app.logout(&ctx, request(query_pairs(q.as_deref())), &browser).await?;
+    let (step, ops) = app
+        .logout(&ctx, request(query_pairs(q.as_deref())), &browser)
+        .await?;
     Ok(render_step(&app, &ctx, step, &ops))
 }
 
@@ -68,7 +75,9 @@ pub async fn logout_post(
 ) -> Result<Response, HtmlError> {
     let ctx = app.realm(&realm).await?;
     let browser = cookies::browser(&headers, ip);
-    let (step, ops) = app.logout(&ctx, request(form_pairs(&body)), &browser).await?;
+    let (step, ops) = app
+        .logout(&ctx, request(form_pairs(&body)), &browser)
+        .await?;
     Ok(render_step(&app, &ctx, step, &ops))
 }
 
@@ -81,7 +90,11 @@ pub async fn confirm(
 ) -> Result<Response, HtmlError> {
     let ctx = app.realm(&realm).await?;
     let browser = cookies::browser(&headers, ip);
-    let flow = form_pairs(&body).into_iter().find(|(k, _)| k == "flow").map(|(_, v)| v).unwrap_or_default();
+    let flow = form_pairs(&body)
+        .into_iter()
+        .find(|(k, _)| k == "flow")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
     let (step, ops) = app.confirm_logout(&ctx, &flow, &browser).await?;
     Ok(render_step(&app, &ctx, step, &ops))
 }

@@ -72,7 +72,14 @@ pub fn html<T: Template>(status: StatusCode, page: &T) -> Response {
 }
 
 pub fn error_page(status: StatusCode, realm_title: &str, heading: &str, message: &str) -> Response {
-    html(status, &ErrorPage { realm_title, heading, message })
+    html(
+        status,
+        &ErrorPage {
+            realm_title,
+            heading,
+            message,
+        },
+    )
 }
 
 /// A redirect or auto-submitting form to the client.
@@ -81,8 +88,17 @@ pub fn to_client(resp: AuthorizationResponse) -> Response {
         AuthorizationResponse::Redirect(url) => Redirect::to(&url).into_response(),
         AuthorizationResponse::FormPost { action, fields } => {
             let nonce = realmgate_crypto::random_token(16);
-            let mut r = html(StatusCode::OK, &FormPost { action: &action, fields: &fields, nonce: &nonce });
-            let csp = format!("default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'");
+            let mut r = html(
+                StatusCode::OK,
+                &FormPost {
+                    action: &action,
+                    fields: &fields,
+                    nonce: &nonce,
+                },
+            );
+            let csp = format!(
+                "default-src 'none'; script-src 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'"
+            );
             if let Ok(v) = HeaderValue::from_str(&csp) {
                 r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
             }
@@ -95,10 +111,23 @@ pub fn to_client(resp: AuthorizationResponse) -> Response {
 pub fn step(app: &App, realm: &RealmCtx, step: AuthorizeStep, ops: &CookieOps) -> Response {
     let title = realm.display_name();
     let mut resp = match step {
-        AuthorizeStep::ErrorPage { title: heading, message } => error_page(StatusCode::BAD_REQUEST, title, &heading, &message),
+        AuthorizeStep::ErrorPage {
+            title: heading,
+            message,
+        } => error_page(StatusCode::BAD_REQUEST, title, &heading, &message),
         AuthorizeStep::Respond(r) => to_client(r),
-        AuthorizeStep::Login { flow, csrf, username, error, client_name } => {
-            let status = if error.is_some() { StatusCode::UNAUTHORIZED } else { StatusCode::OK };
+        AuthorizeStep::Login {
+            flow,
+            csrf,
+            username,
+            error,
+            client_name,
+        } => {
+            let status = if error.is_some() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
+            };
             html(
                 status,
                 &LoginPage {
@@ -112,7 +141,12 @@ pub fn step(app: &App, realm: &RealmCtx, step: AuthorizeStep, ops: &CookieOps) -
                 },
             )
         }
-        AuthorizeStep::Consent { flow, csrf, client_name, scopes } => html(
+        AuthorizeStep::Consent {
+            flow,
+            csrf,
+            client_name,
+            scopes,
+        } => html(
             StatusCode::OK,
             &ConsentPage {
                 realm_title: title,

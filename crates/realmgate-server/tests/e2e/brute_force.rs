@@ -8,21 +8,34 @@ async fn five_failures_lock_the_account_even_for_the_right_password() {
     let w = world().await;
     let (_, challenge) = pkce();
     let browser = Browser::new();
-    let mut page = browser.get(&auth_url(&w, &w.client_id, &challenge, "")).await;
+    let mut page = browser
+        .get(&auth_url(&w, &w.client_id, &challenge, ""))
+        .await;
     for _ in 0..4 {
         page = browser.login(&page, &w.app.url, &w.username, "wrong").await;
         assert_eq!(page.status, 401);
-        assert!(page.body.contains("Invalid username or password."), "{}", page.body);
+        assert!(
+            page.body.contains("Invalid username or password."),
+            "{}",
+            page.body
+        );
     }
     page = browser.login(&page, &w.app.url, &w.username, "wrong").await;
     assert!(page.body.contains("temporarily locked"), "{}", page.body);
-    page = browser.login(&page, &w.app.url, &w.username, PASSWORD).await;
-    assert!(page.body.contains("temporarily locked"), "the right password is refused while locked");
+    page = browser
+        .login(&page, &w.app.url, &w.username, PASSWORD)
+        .await;
+    assert!(
+        page.body.contains("temporarily locked"),
+        "the right password is refused while locked"
+    );
     assert!(page.location.is_none());
     // After the wait, the right password works.
     w.app.clock.advance(120);
     let form = find_form(&page.body, "kc-form-login", &w.app.url).unwrap();
-    let ok = browser.submit(&form, &[("username", &w.username), ("password", PASSWORD)]).await;
+    let ok = browser
+        .submit(&form, &[("username", &w.username), ("password", PASSWORD)])
+        .await;
     assert_eq!(ok.status, 303, "{}", ok.body);
 }
 
@@ -31,7 +44,14 @@ async fn unknown_users_get_the_same_answer() {
     let w = world().await;
     let (_, challenge) = pkce();
     let browser = Browser::new();
-    let page = login(&browser, &w.app.url, &auth_url(&w, &w.client_id, &challenge, ""), "nobody", "x").await;
+    let page = login(
+        &browser,
+        &w.app.url,
+        &auth_url(&w, &w.client_id, &challenge, ""),
+        "nobody",
+        "x",
+    )
+    .await;
     assert_eq!(page.status, 401);
     assert!(page.body.contains("Invalid username or password."));
 }

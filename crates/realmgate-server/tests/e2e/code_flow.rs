@@ -3,27 +3,45 @@
 //! the JWKS → userinfo → refresh rotation → revoke → introspect inactive; and its negative siblings.
 
 use crate::support::*;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
+};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse, PkceCodeChallenge, RedirectUrl, RefreshToken, Scope, TokenResponse,
 };
 use realmgate_testkit::Browser;
 
 fn rp_http() -> openidconnect::reqwest::Client {
-    openidconnect::reqwest::Client::builder().redirect(openidconnect::reqwest::redirect::Policy::none()).build().unwrap()
+    openidconnect::reqwest::Client::builder()
+        .redirect(openidconnect::reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn openidconnect_rp_full_code_flow_with_refresh_revoke_and_introspection() {
     let w = world().await;
     let http = rp_http();
-    let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(w.app.issuer(&w.realm)).unwrap(), &http).await.unwrap();
-    let client = CoreClient::from_provider_metadata(metadata, ClientId::new(w.client_id.clone()), Some(ClientSecret::new(w.secret.clone())))
-        .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
+    let metadata = CoreProviderMetadata::discover_async(
+        IssuerUrl::new(w.app.issuer(&w.realm)).unwrap(),
+        &http,
+    )
+    .await
+    .unwrap();
+    let client = CoreClient::from_provider_metadata(
+        metadata,
+        ClientId::new(w.client_id.clone()),
+        Some(ClientSecret::new(w.secret.clone())),
+    )
+    .set_redirect_uri(RedirectUrl::new(REDIRECT.into()).unwrap());
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state, nonce) = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
         .add_scope(Scope::new("profile".into()))
         .add_scope(Scope::new("email".into()))
         .set_pkce_challenge(challenge)
@@ -34,7 +52,11 @@ async fn openidconnect_rp_full_code_flow_with_refresh_revoke_and_introspection()
     assert_eq!(page.status, 303, "{}", page.body);
     let q = query(page.location.as_deref().unwrap());
     assert_eq!(q.get("state"), Some(state.secret()));
-    assert_eq!(q.get("iss"), Some(&w.app.issuer(&w.realm)), "RFC 9207 iss parameter");
+    assert_eq!(
+        q.get("iss"),
+        Some(&w.app.issuer(&w.realm)),
+        "RFC 9207 iss parameter"
+    );
 
     let tokens = client
         .exchange_code(AuthorizationCode::new(q["code"].clone()))
@@ -45,12 +67,25 @@ async fn openidconnect_rp_full_code_flow_with_refresh_revoke_and_introspection()
         .unwrap();
     let id_token = tokens.id_token().expect("id_token");
     let verifier = client.id_token_verifier();
-    let claims = id_token.claims(&verifier, &nonce).expect("ID token verifies against the JWKS");
+    let claims = id_token
+        .claims(&verifier, &nonce)
+        .expect("ID token verifies against the JWKS");
     assert_eq!(claims.subject().as_str(), w.user_id);
-    assert_eq!(claims.preferred_username().map(|u| u.as_str()), Some("alice"));
-    assert_eq!(claims.email().map(|e| e.as_str()), Some("alice@example.com"));
+    assert_eq!(
+        claims.preferred_username().map(|u| u.as_str()),
+        Some("alice")
+    );
+    assert_eq!(
+        claims.email().map(|e| e.as_str()),
+        Some("alice@example.com")
+    );
     let expected = claims.access_token_hash().expect("at_hash");
-    let actual = AccessTokenHash::from_token(tokens.access_token(), id_token.signing_alg().unwrap(), id_token.signing_key(&verifier).unwrap()).unwrap();
+    let actual = AccessTokenHash::from_token(
+        tokens.access_token(),
+        id_token.signing_alg().unwrap(),
+        id_token.signing_key(&verifier).unwrap(),
+    )
+    .unwrap();
     assert_eq!(&actual, expected);
 
     // The access token is an RFC 9068 JWT with Keycloak-shaped claims.
@@ -58,29 +93,62 @@ async fn openidconnect_rp_full_code_flow_with_refresh_revoke_and_introspection()
     assert_eq!(header["typ"], "at+jwt");
     assert_eq!(at["azp"], w.client_id.as_str());
     assert_eq!(at["preferred_username"], "alice");
-    assert!(at["realm_access"]["roles"].as_array().unwrap().iter().any(|r| r == &format!("default-roles-{}", w.realm)));
+    assert!(
+        at["realm_access"]["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == &format!("default-roles-{}", w.realm))
+    );
     assert!(at["sid"].is_string());
     assert!(at["tenant_id"].is_string());
     assert_eq!(at["iss"], w.app.issuer(&w.realm));
 
-    let info: CoreUserInfoClaims = client.user_info(tokens.access_token().clone(), None).unwrap().request_async(&http).await.unwrap();
+    let info: CoreUserInfoClaims = client
+        .user_info(tokens.access_token().clone(), None)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
     assert_eq!(info.subject().as_str(), w.user_id);
 
     // Refresh rotates; the old refresh token is then refused.
     let first_refresh = tokens.refresh_token().expect("refresh_token").clone();
-    let refreshed = client.exchange_refresh_token(&first_refresh).unwrap().request_async(&http).await.unwrap();
-    let second_refresh = refreshed.refresh_token().expect("rotated refresh token").clone();
+    let refreshed = client
+        .exchange_refresh_token(&first_refresh)
+        .unwrap()
+        .request_async(&http)
+        .await
+        .unwrap();
+    let second_refresh = refreshed
+        .refresh_token()
+        .expect("rotated refresh token")
+        .clone();
     assert_ne!(first_refresh.secret(), second_refresh.secret());
 
     // Revoke the new refresh token: it and the grant's access tokens become inactive.
     let (status, _, _) = w
         .app
-        .post_form(&w.app.endpoint(&w.realm, "revoke"), Some((&w.client_id, &w.secret)), &[("token", second_refresh.secret())])
+        .post_form(
+            &w.app.endpoint(&w.realm, "revoke"),
+            Some((&w.client_id, &w.secret)),
+            &[("token", second_refresh.secret())],
+        )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(introspect(&w, second_refresh.secret()).await, serde_json::json!({ "active": false }));
-    assert_eq!(introspect(&w, refreshed.access_token().secret()).await["active"], false);
-    let again = client.exchange_refresh_token(&RefreshToken::new(second_refresh.secret().clone())).unwrap().request_async(&http).await;
+    assert_eq!(
+        introspect(&w, second_refresh.secret()).await,
+        serde_json::json!({ "active": false })
+    );
+    assert_eq!(
+        introspect(&w, refreshed.access_token().secret()).await["active"],
+        false
+    );
+    let again = client
+        .exchange_refresh_token(&RefreshToken::new(second_refresh.secret().clone()))
+        .unwrap()
+        .request_async(&http)
+        .await;
     assert!(again.is_err(), "a revoked refresh token must not work");
 }
 
@@ -95,9 +163,19 @@ async fn rfc6749_4_1_2_reused_code_is_refused_and_revokes_its_tokens() {
     assert_eq!(introspect(&w, access).await["active"], true);
 
     let (status, second) = exchange(&w, &code, &verifier).await;
-    assert_eq!((status, second["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(introspect(&w, access).await["active"], false, "replay revokes the first exchange's access token");
-    assert_eq!(introspect(&w, first["refresh_token"].as_str().unwrap()).await["active"], false);
+    assert_eq!(
+        (status, second["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        introspect(&w, access).await["active"],
+        false,
+        "replay revokes the first exchange's access token"
+    );
+    assert_eq!(
+        introspect(&w, first["refresh_token"].as_str().unwrap()).await["active"],
+        false
+    );
 }
 
 #[tokio::test]
@@ -106,7 +184,10 @@ async fn rfc7636_wrong_verifier_is_invalid_grant() {
     let (_, challenge) = pkce();
     let code = code_for(&w, &Browser::new(), &challenge).await;
     let (status, body) = exchange(&w, &code, &"x".repeat(64)).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
 }
 
 #[tokio::test]
@@ -133,7 +214,11 @@ async fn expired_code_is_invalid_grant() {
     let code = code_for(&w, &Browser::new(), &challenge).await;
     w.app.clock.advance(120);
     let (status, body) = exchange(&w, &code, &verifier).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "{body}");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -147,9 +232,21 @@ async fn redirect_uri_mismatch_shows_an_error_page_and_never_redirects() {
     );
     let page = Browser::new().get(&url).await;
     assert_eq!(page.status, 400);
-    assert!(page.location.is_none(), "must not redirect to an unregistered URI");
-    assert!(page.body.contains("Invalid parameter: redirect_uri"), "{}", page.body);
-    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.location.is_none(),
+        "must not redirect to an unregistered URI"
+    );
+    assert!(
+        page.body.contains("Invalid parameter: redirect_uri"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
 }
 
 #[tokio::test]
@@ -169,9 +266,16 @@ async fn realm_a_client_is_unknown_at_realm_b() {
     // And its secret does not authenticate there either.
     let (status, headers, body) = w
         .app
-        .post_form(&w.app.endpoint(&other, "token"), Some((&w.client_id, &w.secret)), &[("grant_type", "client_credentials")])
+        .post_form(
+            &w.app.endpoint(&other, "token"),
+            Some((&w.client_id, &w.secret)),
+            &[("grant_type", "client_credentials")],
+        )
         .await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
     assert!(headers.contains_key("www-authenticate"));
 }
 
@@ -186,7 +290,11 @@ async fn refresh_token_reuse_revokes_the_whole_family() {
         let w = &w;
         async move {
             w.app
-                .post_form(&w.app.endpoint(&w.realm, "token"), Some((&w.client_id, &w.secret)), &[("grant_type", "refresh_token"), ("refresh_token", &rt)])
+                .post_form(
+                    &w.app.endpoint(&w.realm, "token"),
+                    Some((&w.client_id, &w.secret)),
+                    &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
+                )
                 .await
         }
     };
@@ -194,11 +302,20 @@ async fn refresh_token_reuse_revokes_the_whole_family() {
     assert_eq!(status, 200, "{t2}");
     let r2 = t2["refresh_token"].as_str().unwrap().to_owned();
     let (status, _, reuse) = refresh(r1).await;
-    assert_eq!((status, reuse["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, reuse["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     // The attacker's replay burned the legitimate holder's newer token too.
     let (status, _, after) = refresh(r2).await;
-    assert_eq!((status, after["error"].as_str()), (400, Some("invalid_grant")));
-    assert_eq!(introspect(&w, t2["access_token"].as_str().unwrap()).await["active"], false);
+    assert_eq!(
+        (status, after["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    assert_eq!(
+        introspect(&w, t2["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
 }
 
 #[tokio::test]
@@ -206,16 +323,38 @@ async fn public_client_code_flow_needs_pkce() {
     let w = world().await;
     let (verifier, challenge) = pkce();
     let browser = Browser::new();
-    let page = login(&browser, &w.app.url, &auth_url(&w, &w.public_id, &challenge, ""), &w.username, PASSWORD).await;
+    let page = login(
+        &browser,
+        &w.app.url,
+        &auth_url(&w, &w.public_id, &challenge, ""),
+        &w.username,
+        PASSWORD,
+    )
+    .await;
     let code = query(page.location.as_deref().unwrap())["code"].clone();
     let token_url = w.app.endpoint(&w.realm, "token");
     let (status, _, body) = w
         .app
-        .post_form(&token_url, None, &[("grant_type", "authorization_code"), ("client_id", &w.public_id), ("code", &code), ("redirect_uri", REDIRECT)])
+        .post_form(
+            &token_url,
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &w.public_id),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+        )
         .await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "missing verifier");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "missing verifier"
+    );
     // The failed attempt consumed the code; a new one with the verifier works.
-    let page = browser.get(&auth_url(&w, &w.public_id, &challenge, "")).await;
+    let page = browser
+        .get(&auth_url(&w, &w.public_id, &challenge, ""))
+        .await;
     assert_eq!(page.status, 303, "SSO session reused: {}", page.body);
     let code = query(page.location.as_deref().unwrap())["code"].clone();
     let (status, _, body) = w
@@ -223,7 +362,13 @@ async fn public_client_code_flow_needs_pkce() {
         .post_form(
             &token_url,
             None,
-            &[("grant_type", "authorization_code"), ("client_id", &w.public_id), ("code", &code), ("redirect_uri", REDIRECT), ("code_verifier", &verifier)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("client_id", &w.public_id),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -235,11 +380,30 @@ async fn response_mode_form_post_and_fragment() {
     let w = world().await;
     let (_, challenge) = pkce();
     let browser = Browser::new();
-    let page = login(&browser, &w.app.url, &auth_url(&w, &w.client_id, &challenge, "&response_mode=form_post"), &w.username, PASSWORD).await;
+    let page = login(
+        &browser,
+        &w.app.url,
+        &auth_url(&w, &w.client_id, &challenge, "&response_mode=form_post"),
+        &w.username,
+        PASSWORD,
+    )
+    .await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("name=\"code\""), "{}", page.body);
-    assert!(page.headers["content-security-policy"].to_str().unwrap().contains("nonce-"));
-    let page = browser.get(&auth_url(&w, &w.client_id, &challenge, "&response_mode=fragment")).await;
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("nonce-")
+    );
+    let page = browser
+        .get(&auth_url(
+            &w,
+            &w.client_id,
+            &challenge,
+            "&response_mode=fragment",
+        ))
+        .await;
     assert_eq!(page.status, 303);
     assert!(page.location.unwrap().contains("#code="));
 }

@@ -5,8 +5,22 @@ use realmgate_testkit::jwt_parts;
 use serde_json::json;
 
 async fn jwks(w: &World) -> Vec<realmgate_crypto::VerifyingKey> {
-    let doc: serde_json::Value = w.app.http.get(w.app.endpoint(&w.realm, "certs")).send().await.unwrap().json().await.unwrap();
-    doc["keys"].as_array().unwrap().iter().map(|k| realmgate_crypto::VerifyingKey::from_jwk(k).unwrap()).collect()
+    let doc: serde_json::Value = w
+        .app
+        .http
+        .get(w.app.endpoint(&w.realm, "certs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    doc["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| realmgate_crypto::VerifyingKey::from_jwk(k).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -20,12 +34,17 @@ async fn es256_and_eddsa_access_tokens_per_client_verify_against_the_jwks() {
             .await;
         let (status, _, body) = w
             .app
-            .post_form(&w.app.endpoint(&w.realm, "token"), Some((&cid, secret.as_deref().unwrap())), &[("grant_type", "client_credentials")])
+            .post_form(
+                &w.app.endpoint(&w.realm, "token"),
+                Some((&cid, secret.as_deref().unwrap())),
+                &[("grant_type", "client_credentials")],
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         let token = body["access_token"].as_str().unwrap();
         assert_eq!(jwt_parts(token).0["alg"], alg);
-        realmgate_crypto::verify_jwt(token, &jwks(&w).await).expect("verifies with the published JWKS");
+        realmgate_crypto::verify_jwt(token, &jwks(&w).await)
+            .expect("verifies with the published JWKS");
     }
 }
 
@@ -33,31 +52,88 @@ async fn es256_and_eddsa_access_tokens_per_client_verify_against_the_jwks() {
 async fn rotation_keeps_old_tokens_valid_and_publishes_next() {
     let w = world().await;
     let token_url = w.app.endpoint(&w.realm, "token");
-    let (_, _, before) = w.app.post_form(&token_url, Some((&w.client_id, &w.secret)), &[("grant_type", "client_credentials")]).await;
+    let (_, _, before) = w
+        .app
+        .post_form(
+            &token_url,
+            Some((&w.client_id, &w.secret)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     let old = before["access_token"].as_str().unwrap().to_owned();
     let old_kid = jwt_parts(&old).0["kid"].clone();
-    let (status, _, body) = w.app.admin(reqwest::Method::POST, &format!("/{}/keys/rotate?alg=RS256", w.realm), None).await;
+    let (status, _, body) = w
+        .app
+        .admin(
+            reqwest::Method::POST,
+            &format!("/{}/keys/rotate?alg=RS256", w.realm),
+            None,
+        )
+        .await;
     assert!(status == 204 || status == 200, "rotate: {status} {body}");
     let keys = jwks(&w).await;
-    assert!(keys.len() >= 3, "retired + active + next are published, got {}", keys.len());
-    let (_, _, after) = w.app.post_form(&token_url, Some((&w.client_id, &w.secret)), &[("grant_type", "client_credentials")]).await;
+    assert!(
+        keys.len() >= 3,
+        "retired + active + next are published, got {}",
+        keys.len()
+    );
+    let (_, _, after) = w
+        .app
+        .post_form(
+            &token_url,
+            Some((&w.client_id, &w.secret)),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
     let new = after["access_token"].as_str().unwrap();
-    assert_ne!(jwt_parts(new).0["kid"], old_kid, "new tokens use the new active key");
-    assert_eq!(introspect(&w, &old).await["active"], true, "tokens signed before the rotation still verify");
+    assert_ne!(
+        jwt_parts(new).0["kid"],
+        old_kid,
+        "new tokens use the new active key"
+    );
+    assert_eq!(
+        introspect(&w, &old).await["active"],
+        true,
+        "tokens signed before the rotation still verify"
+    );
 }
 
 #[tokio::test]
 async fn discovery_is_exact_and_cacheable() {
     let w = world().await;
-    let url = format!("{}/.well-known/openid-configuration", w.app.issuer(&w.realm));
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        w.app.issuer(&w.realm)
+    );
     let resp = w.app.http.get(&url).send().await.unwrap();
     let etag = resp.headers()["etag"].clone();
-    assert!(resp.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(
+        resp.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
     let doc: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(doc["issuer"], w.app.issuer(&w.realm));
     assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
-    let again = w.app.http.get(&url).header("if-none-match", etag).send().await.unwrap();
+    let again = w
+        .app
+        .http
+        .get(&url)
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(again.status(), 304);
-    let rfc8414 = w.app.http.get(format!("{}/.well-known/oauth-authorization-server", w.app.issuer(&w.realm))).send().await.unwrap();
+    let rfc8414 = w
+        .app
+        .http
+        .get(format!(
+            "{}/.well-known/oauth-authorization-server",
+            w.app.issuer(&w.realm)
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(rfc8414.status(), 200);
 }

@@ -8,7 +8,14 @@ async fn logout_with_id_token_hint_redirects_and_ends_the_session() {
     let w = world().await;
     let (verifier, challenge) = pkce();
     let browser = Browser::new();
-    let page = login(&browser, &w.app.url, &auth_url(&w, &w.client_id, &challenge, ""), &w.username, PASSWORD).await;
+    let page = login(
+        &browser,
+        &w.app.url,
+        &auth_url(&w, &w.client_id, &challenge, ""),
+        &w.username,
+        PASSWORD,
+    )
+    .await;
     let code = query(page.location.as_deref().unwrap())["code"].clone();
     let (_, tokens) = exchange(&w, &code, &verifier).await;
     let id_token = tokens["id_token"].as_str().unwrap();
@@ -20,11 +27,25 @@ async fn logout_with_id_token_hint_redirects_and_ends_the_session() {
     );
     let page = browser.get(&url).await;
     assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location.as_deref(), Some("http://127.0.0.1:9/bye?state=bye1"));
-    assert_eq!(introspect(&w, tokens["access_token"].as_str().unwrap()).await["active"], false);
-    assert_eq!(introspect(&w, tokens["refresh_token"].as_str().unwrap()).await["active"], false);
-    let page = browser.get(&auth_url(&w, &w.client_id, &challenge, "")).await;
-    assert_eq!(page.status, 200, "after logout the login page is shown again");
+    assert_eq!(
+        page.location.as_deref(),
+        Some("http://127.0.0.1:9/bye?state=bye1")
+    );
+    assert_eq!(
+        introspect(&w, tokens["access_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    assert_eq!(
+        introspect(&w, tokens["refresh_token"].as_str().unwrap()).await["active"],
+        false
+    );
+    let page = browser
+        .get(&auth_url(&w, &w.client_id, &challenge, ""))
+        .await;
+    assert_eq!(
+        page.status, 200,
+        "after logout the login page is shown again"
+    );
 }
 
 #[tokio::test]
@@ -46,12 +67,26 @@ async fn logout_without_hint_asks_for_confirmation() {
     let w = world().await;
     let (_, challenge) = pkce();
     let browser = Browser::new();
-    login(&browser, &w.app.url, &auth_url(&w, &w.client_id, &challenge, ""), &w.username, PASSWORD).await;
+    login(
+        &browser,
+        &w.app.url,
+        &auth_url(&w, &w.client_id, &challenge, ""),
+        &w.username,
+        PASSWORD,
+    )
+    .await;
     let page = browser.get(&w.app.endpoint(&w.realm, "logout")).await;
     assert_eq!(page.status, 200);
     let form = find_form(&page.body, "kc-logout-form", &w.app.url).expect("confirmation form");
     let done = browser.submit(&form, &[]).await;
     assert_eq!(done.status, 200);
     assert!(done.body.contains("logged out"), "{}", done.body);
-    assert_eq!(browser.get(&auth_url(&w, &w.client_id, &challenge, "&prompt=none")).await.location.map(|l| query(&l).contains_key("error")), Some(true));
+    assert_eq!(
+        browser
+            .get(&auth_url(&w, &w.client_id, &challenge, "&prompt=none"))
+            .await
+            .location
+            .map(|l| query(&l).contains_key("error")),
+        Some(true)
+    );
 }

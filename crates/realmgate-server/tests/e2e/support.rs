@@ -39,19 +39,41 @@ pub async fn world() -> World {
     .await;
     let username = "alice".to_owned();
     let user_id = app.create_user(&realm, &username, PASSWORD).await;
-    World { app, realm, client_id, secret: secret.expect("confidential client secret"), public_id, user_id, username }
+    World {
+        app,
+        realm,
+        client_id,
+        secret: secret.expect("confidential client secret"),
+        public_id,
+        user_id,
+        username,
+    }
 }
 
 /// The query parameters of a redirect Location.
 pub fn query(location: &str) -> std::collections::BTreeMap<String, String> {
-    url::Url::parse(location).expect("absolute Location").query_pairs().into_owned().collect()
+    url::Url::parse(location)
+        .expect("absolute Location")
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 /// Drives the login page: GET the authorization URL, submit the credentials, return the response.
-pub async fn login(browser: &Browser, base: &str, auth_url: &str, username: &str, password: &str) -> Page {
+pub async fn login(
+    browser: &Browser,
+    base: &str,
+    auth_url: &str,
+    username: &str,
+    password: &str,
+) -> Page {
     let page = browser.get(auth_url).await;
     assert_eq!(page.status, 200, "login page: {}", page.body);
-    assert!(find_form(&page.body, "kc-form-login", base).is_some(), "no login form in {}", page.body);
+    assert!(
+        find_form(&page.body, "kc-form-login", base).is_some(),
+        "no login form in {}",
+        page.body
+    );
     browser.login(&page, base, username, password).await
 }
 
@@ -89,8 +111,19 @@ fn uuid() -> String {
 
 /// Logs in and returns a fresh authorization code for the confidential client.
 pub async fn code_for(w: &World, browser: &Browser, challenge: &str) -> String {
-    let page = login(browser, &w.app.url, &auth_url(w, &w.client_id, challenge, ""), &w.username, PASSWORD).await;
-    assert_eq!(page.status, 303, "after login: {} {}", page.status, page.body);
+    let page = login(
+        browser,
+        &w.app.url,
+        &auth_url(w, &w.client_id, challenge, ""),
+        &w.username,
+        PASSWORD,
+    )
+    .await;
+    assert_eq!(
+        page.status, 303,
+        "after login: {} {}",
+        page.status, page.body
+    );
     let q = query(page.location.as_deref().expect("Location"));
     assert_eq!(q.get("state").map(String::as_str), Some("st4te"));
     q.get("code").expect("code").clone()
@@ -103,7 +136,12 @@ pub async fn exchange(w: &World, code: &str, verifier: &str) -> (u16, serde_json
         .post_form(
             &w.app.endpoint(&w.realm, "token"),
             Some((&w.client_id, &w.secret)),
-            &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", REDIRECT), ("code_verifier", verifier)],
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", verifier),
+            ],
         )
         .await;
     (status, body)
@@ -112,7 +150,11 @@ pub async fn exchange(w: &World, code: &str, verifier: &str) -> (u16, serde_json
 pub async fn introspect(w: &World, token: &str) -> serde_json::Value {
     let (status, _, body) = w
         .app
-        .post_form(&w.app.endpoint(&w.realm, "token/introspect"), Some((&w.client_id, &w.secret)), &[("token", token)])
+        .post_form(
+            &w.app.endpoint(&w.realm, "token/introspect"),
+            Some((&w.client_id, &w.secret)),
+            &[("token", token)],
+        )
         .await;
     assert_eq!(status, 200, "introspect: {body}");
     body
