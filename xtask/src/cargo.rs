@@ -88,8 +88,14 @@ impl TestStore<'_> {
 pub fn test(root: &Path, runner: Runner, store: &TestStore<'_>, extra: &[String]) -> Result<()> {
     let mut cmd = cargo(root);
     match runner {
-        Runner::Nextest => cmd.args(["nextest", "run", "--workspace", "--all-targets"]),
-        Runner::CargoTest => cmd.args(["test", "--workspace", "--all-targets"]),
+        Runner::Nextest => cmd.args([
+            "nextest",
+            "run",
+            "--workspace",
+            "--all-targets",
+            "--no-fail-fast",
+        ]),
+        Runner::CargoTest => cmd.args(["test", "--workspace", "--all-targets", "--no-fail-fast"]),
     };
     cmd.args(extra);
     cmd.env("REALMGATE_TEST_STORE", store.store().name());

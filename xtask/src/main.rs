@@ -6,6 +6,7 @@ mod cargo;
 mod cli;
 mod conformance;
 mod interrupt;
+mod layering;
 mod net;
 mod paths;
 mod pg_command;

@@ -8,11 +8,12 @@ use crate::cargo::{self, Runner, TestStore};
 use crate::cli::{Store, TestOptions};
 use crate::postgres::Postgres;
 use crate::summary::Summary;
-use crate::{conformance, interrupt, paths, system};
+use crate::{conformance, interrupt, layering, paths, system};
 
 const SYSTEM: &str = "system-packages";
 const FMT: &str = "fmt";
 const CLIPPY: &str = "clippy";
+const LAYERING: &str = "layering";
 const BUILD: &str = "build";
 const POSTGRES: &str = "postgres-start";
 const TEST: &str = "test";
@@ -33,7 +34,7 @@ pub fn run(options: &TestOptions) -> Result<bool> {
 fn plan(options: &TestOptions) -> Vec<(&'static str, Option<Store>)> {
     let mut plan = vec![(SYSTEM, None)];
     if options.lint {
-        plan.extend([(FMT, None), (CLIPPY, None)]);
+        plan.extend([(FMT, None), (CLIPPY, None), (LAYERING, None)]);
     }
     plan.push((BUILD, None));
     if options.stores.contains(&Store::Postgres) {
@@ -66,6 +67,7 @@ fn run_stages(root: &Path, options: &TestOptions, summary: &mut Summary) {
         // Lint failures don't stop the pipeline: the tests still tell us more.
         summary.run(FMT, None, || cargo::fmt_check(root));
         summary.run(CLIPPY, None, || cargo::clippy(root));
+        summary.run(LAYERING, None, || layering::check(root));
     }
     if summary.run(BUILD, None, || cargo::build(root)).is_none() {
         return;

@@ -108,7 +108,7 @@ impl App {
         let mut tx = self.store().realm(&realm.id).await?;
         for (name, desc) in [
             (
-                format!("default-roles-{}", realm.name),
+                default_role_name(realm.name.as_str()),
                 "${role_default-roles}",
             ),
             ("offline_access".to_owned(), "${role_offline-access}"),
@@ -155,9 +155,19 @@ impl App {
         if let Some(s) = input.settings {
             realm.settings = s;
         }
+        let renamed = realm.name.as_str() != current;
         let mut sys = self.store().system().await?;
         sys.update_realm(&realm).await?;
         sys.commit().await?;
+        if renamed {
+            // The default role is named after the realm; keep it granted to new users.
+            let mut tx = self.store().realm(&realm.id).await?;
+            if let Some(mut role) = tx.role_by_name(None, &default_role_name(current)).await? {
+                role.name = default_role_name(realm.name.as_str());
+                tx.update_role(&role).await?;
+            }
+            tx.commit().await?;
+        }
         self.caches().forget_realm(current, &realm.id).await;
         self.caches()
             .forget_realm(realm.name.as_str(), &realm.id)
@@ -204,4 +214,9 @@ pub(crate) fn builtin_client(client_id: &str, now: i64) -> Client {
         attributes: BTreeMap::new(),
         created_at: now,
     }
+}
+
+/// Keycloak's per-realm default role, granted to every new user.
+pub fn default_role_name(realm: &str) -> String {
+    format!("default-roles-{}", realm.to_lowercase())
 }

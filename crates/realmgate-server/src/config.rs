@@ -239,3 +239,14 @@ mod tests {
         assert_eq!(c.public_url(), "http://127.0.0.1:8080");
     }
 }
+
+#[cfg(test)]
+mod example_tests {
+    #[test]
+    fn the_documented_example_config_loads() {
+        let cfg: Result<super::Config, _> =
+            toml::from_str(include_str!("../../../deploy/realmgate.example.toml"));
+        assert!(cfg.is_ok(), "{:?}", cfg.err());
+        assert!(cfg.map(|c| c.validate().is_ok()).unwrap_or(false));
+    }
+}

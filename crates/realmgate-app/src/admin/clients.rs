@@ -512,7 +512,7 @@ impl RealmAdmin {
 
     /// The realm's `default-roles-{realm}` role, granted to every new user.
     pub(crate) async fn default_role(&self, tx: &mut RealmTx) -> Result<Option<RoleId>, AppError> {
-        let name = format!("default-roles-{}", self.realm_name().to_lowercase());
+        let name = crate::realms::default_role_name(self.realm_name());
         Ok(tx.role_by_name(None, &name).await?.map(|r| r.id))
     }
 }

@@ -66,6 +66,12 @@ impl Page {
         };
         Self { first, max }
     }
+
+    /// For listings Keycloak returns whole when `max` is absent (clients, roles, a user's
+    /// groups): a missing `max` means as many as we hand out.
+    pub fn all_by_default(first: Option<i64>, max: Option<i64>) -> Self {
+        Self::new(first, Some(max.unwrap_or(-1)))
+    }
 }
 
 /// Administration of one realm, handed out only to a principal allowed to manage it.
@@ -170,6 +176,17 @@ mod tests {
             }
         );
         assert_eq!(Page::new(Some(5), Some(0)), Page { first: 5, max: 0 });
+        assert_eq!(
+            Page::all_by_default(None, None),
+            Page {
+                first: 0,
+                max: MAX_PAGE
+            }
+        );
+        assert_eq!(
+            Page::all_by_default(None, Some(7)),
+            Page { first: 0, max: 7 }
+        );
     }
 
     #[test]

@@ -88,7 +88,7 @@ impl RealmAdmin {
     /// Whether a role is built in and must keep its name.
     fn is_builtin(&self, tx_client: Option<&Client>, role: &Role) -> bool {
         match tx_client {
-            None => role.name == format!("default-roles-{}", self.realm_name().to_lowercase()),
+            None => role.name == crate::realms::default_role_name(self.realm_name()),
             Some(c) => c.client_id == REALM_MANAGEMENT && role.name == REALM_ADMIN_ROLE,
         }
     }

@@ -212,7 +212,7 @@ pub async fn list(
         .list_clients(
             q.client_id,
             q.search.unwrap_or(false),
-            Page::new(q.first, q.max),
+            Page::all_by_default(q.first, q.max),
         )
         .await?;
     Ok(Json(clients.into_iter().map(ClientOut::from).collect()))

@@ -35,10 +35,20 @@ pub struct RealmRep {
     pub default_signature_algorithm: Option<String>,
 }
 
+impl RealmRep {
+    /// The patch; only `realm` renames. On create, `id` names the realm when `realm` is absent.
+    fn into_patch(self, create: bool) -> RealmPatch {
+        let id = if create { self.id.clone() } else { None };
+        let mut patch = RealmPatch::from(self);
+        patch.name = patch.name.or(id);
+        patch
+    }
+}
+
 impl From<RealmRep> for RealmPatch {
     fn from(r: RealmRep) -> Self {
         RealmPatch {
-            name: r.realm.or(r.id),
+            name: r.realm,
             display_name: r.display_name,
             enabled: r.enabled,
             access_token_lifespan: r.access_token_lifespan,
@@ -123,7 +133,7 @@ pub async fn create(
     Principal(p): Principal,
     Body(rep): Body<RealmRep>,
 ) -> Result<Response, Problem> {
-    let realm = app.admin_create_realm(&p, rep.into()).await?;
+    let realm = app.admin_create_realm(&p, rep.into_patch(true)).await?;
     Ok(created(location(&app, realm.name.as_str(), &[])))
 }
 
@@ -132,7 +142,7 @@ pub async fn get(Admin(a): Admin) -> Json<RealmOut> {
 }
 
 pub async fn update(Admin(a): Admin, Body(rep): Body<RealmRep>) -> Result<StatusCode, Problem> {
-    a.update_realm(rep.into()).await?;
+    a.update_realm(rep.into_patch(false)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -157,6 +167,16 @@ mod tests {
         assert_eq!(patch.access_token_lifespan, Some(600));
         assert_eq!(patch.brute_force_protected, Some(false));
         assert_eq!(patch.sso_session_idle_timeout, None);
+    }
+
+    #[test]
+    fn only_realm_renames_and_id_names_a_new_realm() {
+        let rep = || RealmRep {
+            id: Some("some-uuid".into()),
+            ..RealmRep::default()
+        };
+        assert_eq!(rep().into_patch(false).name, None);
+        assert_eq!(rep().into_patch(true).name.as_deref(), Some("some-uuid"));
     }
 
     #[test]

@@ -162,7 +162,7 @@ pub async fn list_realm(
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Vec<RoleOut>>, Problem> {
     let roles = a
-        .list_roles(None, q.search, Page::new(q.first, q.max))
+        .list_roles(None, q.search, Page::all_by_default(q.first, q.max))
         .await?;
     Ok(role_list(&a, roles))
 }
@@ -296,7 +296,11 @@ pub async fn list_client(
     Params(q): Params<ListQuery>,
 ) -> Result<Json<Vec<RoleOut>>, Problem> {
     let roles = a
-        .list_roles(Some(&client), q.search, Page::new(q.first, q.max))
+        .list_roles(
+            Some(&client),
+            q.search,
+            Page::all_by_default(q.first, q.max),
+        )
         .await?;
     Ok(role_list(&a, roles))
 }

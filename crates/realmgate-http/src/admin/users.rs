@@ -286,7 +286,7 @@ pub async fn groups(
     Params(q): Params<PageQuery>,
 ) -> Result<Json<Vec<GroupOut>>, Problem> {
     let groups = a
-        .user_groups(&id, q.search, Page::new(q.first, q.max))
+        .user_groups(&id, q.search, Page::all_by_default(q.first, q.max))
         .await?;
     let brief = q.brief_representation.unwrap_or(true);
     Ok(Json(
