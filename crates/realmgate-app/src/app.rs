@@ -35,8 +35,9 @@ pub struct RealmCtx {
     pub realm: Realm,
     /// `{public_url}/realms/{name}` — the exact `iss` of every token of this realm.
     pub issuer: String,
-    /// The discovery document, serialised once.
+    /// The discovery document, serialised once, and its entity tag.
     pub discovery: bytes_like::Bytes,
+    pub discovery_etag: String,
 }
 
 impl RealmCtx {
@@ -58,6 +59,12 @@ impl RealmCtx {
 /// Pre-serialised response bodies are plain `Arc<[u8]>`s: cheap to clone per request.
 pub mod bytes_like {
     pub type Bytes = std::sync::Arc<[u8]>;
+
+    /// A strong entity tag for a pre-serialised body, computed once with it.
+    pub fn etag(body: &[u8]) -> String {
+        let digest = realmgate_crypto::hmac_sha256(b"realmgate-etag", body);
+        format!("\"{}\"", &realmgate_crypto::b64url(&digest)[..22])
+    }
 }
 
 #[derive(Clone)]

@@ -17,8 +17,9 @@ pub struct RealmKeys {
     pub active: HashMap<SigAlg, Arc<SigningKey>>,
     /// Every published key (next, active, retired).
     pub verifiers: Vec<VerifyingKey>,
-    /// The JWKS document, serialised once.
+    /// The JWKS document, serialised once, and its entity tag.
     pub jwks: crate::app::bytes_like::Bytes,
+    pub jwks_etag: String,
 }
 
 impl RealmKeys {
@@ -110,10 +111,12 @@ impl App {
         }
         let doc = serde_json::to_vec(&serde_json::json!({ "keys": jwks }))
             .map_err(|_| AppError::internal("cannot serialise JWKS"))?;
+        let jwks_etag = crate::app::bytes_like::etag(&doc);
         Ok(Arc::new(RealmKeys {
             active,
             verifiers,
             jwks: doc.into(),
+            jwks_etag,
         }))
     }
 

@@ -44,16 +44,14 @@ impl App {
 
     fn realm_ctx(&self, realm: Realm) -> Result<RealmCtx, AppError> {
         let issuer = self.issuer_for(realm.name.as_str());
-        let mut algs = vec!["RS256", "ES256", "EdDSA"];
-        algs.retain(|a| *a != realm.settings.default_signature_algorithm);
-        algs.insert(0, "RS256");
-        algs.dedup();
         let doc = realmgate_oidc::discovery::metadata(&issuer, &["RS256", "ES256", "EdDSA"]);
         let discovery = serde_json::to_vec(&doc).map_err(AppError::internal)?;
+        let discovery_etag = crate::app::bytes_like::etag(&discovery);
         Ok(RealmCtx {
             realm,
             issuer,
             discovery: discovery.into(),
+            discovery_etag,
         })
     }
 

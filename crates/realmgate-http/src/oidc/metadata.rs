@@ -7,11 +7,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use realmgate_app::App;
 
-fn cached_json(headers: &HeaderMap, body: std::sync::Arc<[u8]>, max_age: &'static str) -> Response {
-    let etag = format!(
-        "\"{}\"",
-        &realmgate_crypto::b64url(&realmgate_crypto::hmac_sha256(b"etag", &body))[..16]
-    );
+fn cached_json(
+    headers: &HeaderMap,
+    body: std::sync::Arc<[u8]>,
+    etag: &str,
+    max_age: &'static str,
+) -> Response {
     let not_modified = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -19,11 +20,15 @@ fn cached_json(headers: &HeaderMap, body: std::sync::Arc<[u8]>, max_age: &'stati
     let mut resp = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        ([(header::CONTENT_TYPE, "application/json")], body.to_vec()).into_response()
+        (
+            [(header::CONTENT_TYPE, "application/json")],
+            axum::body::Body::from(axum::body::Bytes::from_owner(body)),
+        )
+            .into_response()
     };
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static(max_age));
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(etag) {
         resp.headers_mut().insert(header::ETAG, v);
     }
     resp.headers_mut().insert(
@@ -42,6 +47,7 @@ pub async fn discovery(
     Ok(cached_json(
         &headers,
         ctx.discovery.clone(),
+        &ctx.discovery_etag,
         "public, max-age=300",
     ))
 }
@@ -56,6 +62,7 @@ pub async fn jwks(
     Ok(cached_json(
         &headers,
         keys.jwks.clone(),
+        &keys.jwks_etag,
         "public, max-age=60",
     ))
 }
