@@ -32,7 +32,18 @@ impl TestApp {
         Self::try_spawn().await.expect("starting the test server")
     }
 
+    /// Like [`TestApp::spawn`], letting the test adjust the configuration first.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+        Self::try_spawn_with(adjust)
+            .await
+            .expect("starting the test server")
+    }
+
     pub async fn try_spawn() -> anyhow::Result<TestApp> {
+        Self::try_spawn_with(|_| {}).await
+    }
+
+    pub async fn try_spawn_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
         realmgate_server::install_crypto_provider();
         let data_dir = std::env::temp_dir()
             .join("realmgate-testkit")
@@ -42,7 +53,7 @@ impl TestApp {
             .await
             .map_err(|e| anyhow::anyhow!("creating the test database: {e}"))?;
         let admin_password = format!("Adm1n-{}", uuid::Uuid::new_v4().simple());
-        let cfg = Config {
+        let mut cfg = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: data_dir.clone(),
             database: realmgate_server::config::DatabaseConfig {
@@ -55,6 +66,7 @@ impl TestApp {
             },
             ..Config::default()
         };
+        adjust(&mut cfg);
         // Real time, frozen until a test moves it.
         let clock = FixedClock::new(realmgate_domain::SystemClock.now());
         let (server, _) = Server::start(cfg, Arc::new(clock.clone()))

@@ -55,3 +55,57 @@ async fn unknown_users_get_the_same_answer() {
     assert_eq!(page.status, 401);
     assert!(page.body.contains("Invalid username or password."));
 }
+
+#[tokio::test]
+async fn many_failures_from_one_ip_lock_that_ip_across_users() {
+    let w = world().await;
+    let token_url = w.app.endpoint(&w.realm, "token");
+    // The password grant shares the brute-force accounting with the login page.
+    let (_, secret) = w
+        .app
+        .create_client(
+            &w.realm,
+            serde_json::json!({ "clientId": "ropc", "directAccessGrantsEnabled": true }),
+        )
+        .await;
+    let secret = secret.unwrap();
+    for i in 0..30 {
+        let user = format!("nobody{i}");
+        let (status, _, body) = w
+            .app
+            .post_form(
+                &token_url,
+                Some(("ropc", &secret)),
+                &[
+                    ("grant_type", "password"),
+                    ("username", &user),
+                    ("password", "x"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400, "{body}");
+    }
+    let (status, _, body) = w
+        .app
+        .post_form(
+            &token_url,
+            Some(("ropc", &secret)),
+            &[
+                ("grant_type", "password"),
+                ("username", &w.username),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(
+        status, 400,
+        "the IP is locked out even for a valid user: {body}"
+    );
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("locked"),
+        "{body}"
+    );
+}

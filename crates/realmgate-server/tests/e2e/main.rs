@@ -11,5 +11,6 @@ mod client_auth;
 mod code_flow;
 mod keys;
 mod logout;
+mod overload;
 mod sso_consent;
 mod support;
