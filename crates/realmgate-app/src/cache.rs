@@ -7,10 +7,11 @@ use crate::keys::RealmKeys;
 use crate::roles::RoleClaims;
 use moka::future::Cache;
 use realmgate_domain::{RealmId, UserId};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 
-pub(crate) struct Caches {
+pub struct Caches {
     /// realm name → context.
     pub realms: Cache<String, Arc<RealmCtx>>,
     /// (realm, clientId) → client with its secret opened.
@@ -27,15 +28,18 @@ impl Caches {
             realms: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_idle(Duration::from_secs(3600))
+                .time_to_live(SAFETY_TTL)
                 .build(),
             clients: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_idle(Duration::from_secs(3600))
+                .time_to_live(SAFETY_TTL)
                 .support_invalidation_closures()
                 .build(),
             keys: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_idle(Duration::from_secs(3600))
+                .time_to_live(SAFETY_TTL)
                 .build(),
             roles: Cache::builder()
                 .max_capacity(capacity)
@@ -57,5 +61,41 @@ impl Caches {
     pub fn forget_roles(&self, id: &RealmId) {
         let rid = id.clone();
         let _ = self.roles.invalidate_entries_if(move |k, _| k.0 == rid);
+    }
+}
+
+/// Even if a change notification is lost, nothing cached outlives this.
+const SAFETY_TTL: Duration = Duration::from_secs(300);
+
+/// A change that makes cached entries stale, applied locally and published to the other nodes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "k")]
+pub enum Invalidation {
+    Realm { name: String, id: RealmId },
+    Client { realm: RealmId, client_id: String },
+    Roles { realm: RealmId },
+    Keys { realm: RealmId },
+}
+
+impl Caches {
+    pub async fn apply(&self, inv: &Invalidation) {
+        match inv {
+            Invalidation::Realm { name, id } => self.forget_realm(name, id).await,
+            Invalidation::Client { realm, client_id } => {
+                self.clients
+                    .invalidate(&(realm.clone(), client_id.clone()))
+                    .await;
+            }
+            Invalidation::Roles { realm } => self.forget_roles(realm),
+            Invalidation::Keys { realm } => self.keys.invalidate(realm).await,
+        }
+    }
+
+    /// After notifications may have been lost: drop everything.
+    pub fn clear(&self) {
+        self.realms.invalidate_all();
+        self.clients.invalidate_all();
+        self.keys.invalidate_all();
+        self.roles.invalidate_all();
     }
 }

@@ -162,7 +162,10 @@ impl App {
         tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Next)?)
             .await?;
         tx.commit().await?;
-        self.caches().keys.invalidate(realm).await;
+        self.invalidate(crate::Invalidation::Keys {
+            realm: realm.clone(),
+        })
+        .await;
         Ok(())
     }
 

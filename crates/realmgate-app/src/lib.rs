@@ -15,6 +15,7 @@ pub mod cache;
 pub mod client_auth;
 pub mod error;
 pub mod flow;
+pub mod invalidation;
 pub mod keys;
 pub mod login;
 pub mod logout;
@@ -25,6 +26,7 @@ pub mod tokens;
 pub mod userinfo;
 
 pub use app::{App, AppConfig, RealmCtx};
+pub use cache::Invalidation;
 pub use error::AppError;
 pub use realmgate_domain as domain;
 pub use realmgate_oidc as oidc;

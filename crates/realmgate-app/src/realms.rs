@@ -166,10 +166,13 @@ impl App {
             }
             tx.commit().await?;
         }
-        self.caches().forget_realm(current, &realm.id).await;
-        self.caches()
-            .forget_realm(realm.name.as_str(), &realm.id)
+        for name in [current, realm.name.as_str()] {
+            self.invalidate(crate::Invalidation::Realm {
+                name: name.to_owned(),
+                id: realm.id.clone(),
+            })
             .await;
+        }
         Ok(realm)
     }
 
@@ -181,7 +184,11 @@ impl App {
         let mut sys = self.store().system().await?;
         sys.delete_realm(ctx.id()).await?;
         sys.commit().await?;
-        self.caches().forget_realm(name, ctx.id()).await;
+        self.invalidate(crate::Invalidation::Realm {
+            name: name.to_owned(),
+            id: ctx.id().clone(),
+        })
+        .await;
         Ok(())
     }
 }

@@ -96,6 +96,10 @@ impl Server {
             )
             .await
             .map_err(|e| anyhow::anyhow!("bootstrapping the master realm: {e}"))?;
+        // Other nodes' changes (Postgres NOTIFY) drop this node's stale cache entries.
+        app.spawn_invalidation_listener()
+            .await
+            .map_err(|e| anyhow::anyhow!("subscribing to cache invalidations: {e}"))?;
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let service = realmgate_http::service(app.clone());
         let make = axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<

@@ -9,6 +9,7 @@
 //! Nothing above this crate touches sqlx.
 
 mod error;
+mod notify;
 mod pool;
 mod realm_tx;
 mod repo;
@@ -20,6 +21,7 @@ pub mod testing;
 pub use realmgate_domain as domain;
 
 pub use error::{CONFLICT_NAMES, StoreError};
+pub use notify::{CHANNEL, Subscription};
 pub use pool::{Backend, Store};
 pub use realm_tx::RealmTx;
 pub use repo::codes::CodeRedemption;

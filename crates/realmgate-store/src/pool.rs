@@ -56,6 +56,10 @@ struct Inner {
     backend: Backend,
     /// Postgres only: `realmgate_app` exists and the connected user may `SET ROLE` to it.
     app_role: AtomicBool,
+    /// Where to open a `LISTEN` connection (Postgres) for change notifications.
+    pub(crate) url: String,
+    /// SQLite: change notifications stay in this process.
+    pub(crate) local: tokio::sync::broadcast::Sender<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,6 +101,8 @@ impl Store {
                 pool,
                 backend,
                 app_role: AtomicBool::new(false),
+                url: url.clone(),
+                local: tokio::sync::broadcast::channel(1024).0,
             }),
         };
         store.detect_app_role().await?;
@@ -112,6 +118,16 @@ impl Store {
         };
         migrator.run(&self.inner.pool).await?;
         self.detect_app_role().await
+    }
+
+    pub(crate) fn inner_pool(&self) -> &AnyPool {
+        &self.inner.pool
+    }
+    pub(crate) fn url(&self) -> &str {
+        &self.inner.url
+    }
+    pub(crate) fn local_channel(&self) -> &tokio::sync::broadcast::Sender<String> {
+        &self.inner.local
     }
 
     pub fn backend(&self) -> Backend {

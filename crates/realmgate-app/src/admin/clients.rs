@@ -432,7 +432,7 @@ impl RealmAdmin {
         self.forget_client(&c.client_id).await;
         if before.client_id != c.client_id || before.service_accounts != c.service_accounts {
             // resource_access is keyed by clientId.
-            self.forget_roles();
+            self.forget_roles().await;
         }
         self.view(c)
     }
@@ -449,7 +449,7 @@ impl RealmAdmin {
         tx.delete_client(&c.id).await?;
         tx.commit().await?;
         self.forget_client(&c.client_id).await;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 

@@ -248,7 +248,7 @@ impl RealmAdmin {
             g.path = child_path(parent.as_ref(), &g.name);
             tx.update_group(&g).await?;
             tx.commit().await?;
-            self.forget_roles();
+            self.forget_roles().await;
             return Ok((g, false));
         }
         let name = valid_group_name(input.name.as_deref().unwrap_or(""))?;
@@ -293,7 +293,7 @@ impl RealmAdmin {
         let g = self.group_row(&mut tx, id).await?;
         tx.delete_group(&g.id).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 

@@ -136,15 +136,20 @@ impl RealmAdmin {
         Ok(self.app.store().realm_read(self.id()).await?)
     }
     /// Drops the cached role claims of every user of the realm (after any role/mapping change).
-    pub(crate) fn forget_roles(&self) {
-        self.app.caches().forget_roles(self.id());
+    pub(crate) async fn forget_roles(&self) {
+        self.app
+            .invalidate(crate::Invalidation::Roles {
+                realm: self.id().clone(),
+            })
+            .await;
     }
     /// Drops the cached client (after any change to it, including its roles' deletion).
     pub(crate) async fn forget_client(&self, client_id: &str) {
         self.app
-            .caches()
-            .clients
-            .invalidate(&(self.id().clone(), client_id.to_owned()))
+            .invalidate(crate::Invalidation::Client {
+                realm: self.id().clone(),
+                client_id: client_id.to_owned(),
+            })
             .await;
     }
 }

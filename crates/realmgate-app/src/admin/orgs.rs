@@ -196,7 +196,7 @@ impl RealmAdmin {
         input.apply(&mut o)?;
         tx.update_org(&o).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(o)
     }
 
@@ -205,7 +205,7 @@ impl RealmAdmin {
         let o = self.org_row(&mut tx, id).await?;
         tx.delete_org(&o.id).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -277,7 +277,7 @@ impl RealmAdmin {
         };
         tx.add_org_member(&membership).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(OrgMember { user, membership })
     }
 
@@ -307,7 +307,7 @@ impl RealmAdmin {
                 other => other,
             })?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -329,7 +329,7 @@ impl RealmAdmin {
                 other => other,
             })?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(roles)
     }
 

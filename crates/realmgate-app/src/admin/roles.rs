@@ -263,7 +263,7 @@ impl RealmAdmin {
         }
         tx.update_role(&role).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(role)
     }
 
@@ -295,7 +295,7 @@ impl RealmAdmin {
         }
         tx.delete_role(&role.id).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -357,7 +357,7 @@ impl RealmAdmin {
             tx.add_composite(&parent.id, &child.id).await?;
         }
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -377,7 +377,7 @@ impl RealmAdmin {
             tx.remove_composite(&parent.id, &child.id).await?;
         }
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -531,7 +531,7 @@ impl RealmAdmin {
             }
         }
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -553,7 +553,7 @@ impl RealmAdmin {
             }
         }
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 }

@@ -298,7 +298,7 @@ impl RealmAdmin {
         }
         tx.delete_user(&user.id).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -356,7 +356,7 @@ impl RealmAdmin {
         let group = self.group_row(&mut tx, group).await?;
         tx.add_user_to_group(&user.id, &group.id).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
@@ -375,7 +375,7 @@ impl RealmAdmin {
         }
         tx.remove_user_from_group(&user.id, &group.id).await?;
         tx.commit().await?;
-        self.forget_roles();
+        self.forget_roles().await;
         Ok(())
     }
 
