@@ -77,6 +77,7 @@ pub(crate) struct Inner {
     pub clock: Arc<dyn Clock>,
     pub config: AppConfig,
     pub caches: Caches,
+    pub key_pool: crate::key_pool::KeyPool,
 }
 
 impl App {
@@ -95,6 +96,7 @@ impl App {
             clock,
             config,
             caches,
+            key_pool: Default::default(),
         }))
     }
 
@@ -112,6 +114,9 @@ impl App {
     }
     pub(crate) fn hasher(&self) -> &PasswordHasher {
         &self.0.hasher
+    }
+    pub(crate) fn key_pool(&self) -> &crate::key_pool::KeyPool {
+        &self.0.key_pool
     }
     pub(crate) fn caches(&self) -> &Caches {
         &self.0.caches

@@ -75,10 +75,14 @@ impl App {
             }
         }
         if !missing.is_empty() {
-            let mut tx = self.store().realm(realm).await?;
+            // Generate before opening the write transaction: RSA generation takes tens of ms.
+            let mut fresh = Vec::new();
             for alg in missing {
-                let key = self.new_stored_key(realm, alg, KeyStatus::Active)?;
-                tx.insert_key(&key).await?;
+                fresh.push(self.new_stored_key(realm, alg, KeyStatus::Active).await?);
+            }
+            let mut tx = self.store().realm(realm).await?;
+            for key in &fresh {
+                tx.insert_key(key).await?;
             }
             tx.commit().await?;
             stored = self.store().realm_read(realm).await?.keys().await?;
@@ -120,17 +124,16 @@ impl App {
         }))
     }
 
-    fn new_stored_key(
+    async fn new_stored_key(
         &self,
         realm: &RealmId,
         alg: SigAlg,
         status: KeyStatus,
     ) -> Result<StoredKey, AppError> {
-        let kid = realmgate_crypto::random_token(16);
-        let key = SigningKey::generate(alg, kid.clone())?;
+        let key = self.fresh_key(alg).await?;
         let der = key.to_pkcs8()?;
         Ok(StoredKey {
-            kid,
+            kid: key.kid().to_owned(),
             alg: alg.as_str().to_owned(),
             status,
             private_sealed: self.seal(realm, KEY_PURPOSE, &der)?,
@@ -143,6 +146,8 @@ impl App {
     /// published so tokens it signed keep verifying), the `next` key (or a new one) becomes active,
     /// and a fresh `next` key is published ahead of its use.
     pub async fn rotate_keys(&self, realm: &RealmId, alg: SigAlg) -> Result<(), AppError> {
+        let spare_active = self.new_stored_key(realm, alg, KeyStatus::Active).await?;
+        let next = self.new_stored_key(realm, alg, KeyStatus::Next).await?;
         let mut tx = self.store().realm(realm).await?;
         let keys = tx.keys().await?;
         let mine: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == alg.as_str()).collect();
@@ -154,13 +159,9 @@ impl App {
         }
         match mine.iter().find(|k| k.status == KeyStatus::Next) {
             Some(next) => tx.set_key_status(&next.kid, KeyStatus::Active).await?,
-            None => {
-                tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Active)?)
-                    .await?
-            }
+            None => tx.insert_key(&spare_active).await?,
         }
-        tx.insert_key(&self.new_stored_key(realm, alg, KeyStatus::Next)?)
-            .await?;
+        tx.insert_key(&next).await?;
         tx.commit().await?;
         self.invalidate(crate::Invalidation::Keys {
             realm: realm.clone(),

@@ -16,6 +16,7 @@ pub mod client_auth;
 pub mod error;
 pub mod flow;
 pub mod invalidation;
+mod key_pool;
 pub mod keys;
 pub mod login;
 pub mod logout;
