@@ -64,6 +64,17 @@ impl App {
             .ok_or(AppError::NotFound("realm"))
     }
 
+    /// A page of realms ordered by name (`max` < 0 means all).
+    pub async fn list_realms_page(&self, first: i64, max: i64) -> Result<Vec<Realm>, AppError> {
+        let max = if max < 0 { i64::MAX } else { max };
+        Ok(self
+            .store()
+            .system()
+            .await?
+            .list_realms(first.max(0), max)
+            .await?)
+    }
+
     pub async fn list_realms(&self) -> Result<Vec<Realm>, AppError> {
         Ok(self
             .store()

@@ -116,7 +116,7 @@ async fn realm_lifecycle_and_authorisation() -> R {
     )?;
 
     let names: Vec<String> = app
-        .admin_list_realms(&p)
+        .admin_list_realms(&p, None, None)
         .await?
         .into_iter()
         .map(|r| r.name.to_string())
@@ -129,7 +129,7 @@ async fn realm_lifecycle_and_authorisation() -> R {
     // A realm admin of acme sees and manages acme only.
     let ra = realm_admin_of("acme");
     let mine: Vec<String> = app
-        .admin_list_realms(&ra)
+        .admin_list_realms(&ra, None, None)
         .await?
         .into_iter()
         .map(|r| r.name.to_string())

@@ -1,6 +1,6 @@
 //! `/admin/realms` and `/admin/realms/{realm}`: RealmRepresentation in and out.
 
-use super::extract::{Admin, Body, Principal};
+use super::extract::{Admin, Body, Params, Principal};
 use super::problem::Problem;
 use super::{created, location};
 use axum::Json;
@@ -120,11 +120,19 @@ impl From<&Realm> for RealmOut {
     }
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ListQuery {
+    first: Option<i64>,
+    max: Option<i64>,
+}
+
 pub async fn list(
     State(app): State<App>,
     Principal(p): Principal,
+    Params(q): Params<ListQuery>,
 ) -> Result<Json<Vec<RealmOut>>, Problem> {
-    let realms = app.admin_list_realms(&p).await?;
+    let realms = app.admin_list_realms(&p, q.first, q.max).await?;
     Ok(Json(realms.iter().map(RealmOut::from).collect()))
 }
 

@@ -180,3 +180,27 @@ async fn renamed_realms_keep_granting_the_default_role() {
     let (status, _, _) = app.admin(Method::GET, &format!("/{realm}"), None).await;
     assert_eq!(status, 404, "the old name is gone");
 }
+
+#[tokio::test]
+async fn realm_list_pages_with_first_and_max() {
+    let app = TestApp::spawn().await;
+    for _ in 0..3 {
+        app.create_realm("pg").await;
+    }
+    let (_, _, all) = app.admin(Method::GET, "", None).await;
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["realm"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "master + 3: {names:?}");
+    let (_, _, page) = app.admin(Method::GET, "?first=1&max=2", None).await;
+    let paged: Vec<&str> = page
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["realm"].as_str().unwrap())
+        .collect();
+    assert_eq!(paged, names[1..3].to_vec());
+}
