@@ -8,6 +8,7 @@
 //! passwords, plaintexts) into error messages or `Debug` output.
 
 pub mod alg;
+mod argon_workers;
 pub mod error;
 pub mod hashing;
 pub mod master_key;

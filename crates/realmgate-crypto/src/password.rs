@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, Version};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use zeroize::Zeroizing;
 
-use crate::CryptoError;
 use crate::hashing::random_bytes;
+use crate::{CryptoError, argon_workers};
 
 /// Salt length in bytes (the argon2 crate's recommendation).
 const SALT_LEN: usize = 16;
@@ -75,11 +75,13 @@ pub fn hash_password_blocking(
         .map_err(|_| CryptoError::Hash("argon2 hashing failed".to_owned()))
 }
 
+#[cfg(test)]
 fn verify_blocking(
     params: PasswordParams,
     password: &str,
     phc: &str,
 ) -> Result<PasswordVerdict, CryptoError> {
+    use argon2::PasswordVerifier as _;
     let malformed = || CryptoError::Hash("malformed PHC string".to_owned());
     let parsed = PasswordHash::new(phc).map_err(|_| malformed())?;
     if parsed.salt.is_none() || parsed.hash.is_none() {
@@ -106,6 +108,66 @@ fn verify_blocking(
     Ok(PasswordVerdict { ok, needs_rehash })
 }
 
+/// [`hash_password_blocking`] on a worker's reusable memory.
+fn hash_with_memory(
+    params: PasswordParams,
+    password: &[u8],
+    salt: &[u8],
+    memory: &mut Vec<argon2::Block>,
+) -> Result<String, CryptoError> {
+    let argon2 = params.argon2()?;
+    let p = argon2_params(params)?;
+    let mut out = [0u8; argon_workers::output_len()];
+    argon_workers::compute(&argon2, p.block_count(), password, salt, &mut out, memory)?;
+    argon_workers::phc(&p, salt, &out)
+}
+
+fn argon2_params(params: PasswordParams) -> Result<Params, CryptoError> {
+    Params::new(params.m_cost, params.t_cost, params.p_cost, None)
+        .map_err(|_| CryptoError::Hash("invalid argon2 parameters".to_owned()))
+}
+
+/// [`verify_blocking`] on a worker's reusable memory: recomputes with the stored algorithm,
+/// version, costs and salt, and compares in constant time.
+fn verify_with_memory(
+    params: PasswordParams,
+    password: &[u8],
+    phc: &str,
+    memory: &mut Vec<argon2::Block>,
+) -> Result<PasswordVerdict, CryptoError> {
+    let malformed = || CryptoError::Hash("malformed PHC string".to_owned());
+    let parsed = PasswordHash::new(phc).map_err(|_| malformed())?;
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(malformed());
+    };
+    let algorithm = Algorithm::new(parsed.algorithm.as_str())
+        .map_err(|_| CryptoError::Hash("unsupported password hash algorithm".to_owned()))?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|_| malformed())?,
+        None => Version::V0x10,
+    };
+    let stored = Params::try_from(&parsed)
+        .map_err(|_| CryptoError::Hash("invalid argon2 parameters".to_owned()))?;
+    let needs_rehash = algorithm != Algorithm::Argon2id
+        || version != Version::V0x13
+        || stored.m_cost() != params.m_cost
+        || stored.t_cost() != params.t_cost
+        || stored.p_cost() != params.p_cost;
+    let expected = expected.as_bytes();
+    let mut out = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, stored.clone());
+    argon_workers::compute(
+        &argon2,
+        stored.block_count(),
+        password,
+        &salt,
+        &mut out,
+        memory,
+    )?;
+    let ok = crate::hashing::constant_time_eq(&out, expected);
+    Ok(PasswordVerdict { ok, needs_rehash })
+}
+
 /// A cloneable handle to the shared, bounded argon2id pool.
 ///
 /// At most `max_concurrent` hashes run at once (each on a `spawn_blocking` thread); at most
@@ -121,6 +183,7 @@ struct Inner {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     max_queue: usize,
+    workers: argon_workers::Workers,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -153,6 +216,7 @@ impl PasswordHasher {
                 permits: Arc::new(Semaphore::new(permits)),
                 waiting: AtomicUsize::new(0),
                 max_queue,
+                workers: argon_workers::Workers::new(permits),
             }),
         }
     }
@@ -171,7 +235,8 @@ impl PasswordHasher {
     pub async fn hash(&self, password: String) -> Result<String, CryptoError> {
         let password = Zeroizing::new(password);
         let params = self.inner.params;
-        self.run(move || hash_password_blocking(params, &password))
+        let salt = random_bytes::<SALT_LEN>();
+        self.run(move |memory| hash_with_memory(params, password.as_bytes(), &salt, memory))
             .await?
     }
 
@@ -184,7 +249,7 @@ impl PasswordHasher {
     ) -> Result<PasswordVerdict, CryptoError> {
         let password = Zeroizing::new(password);
         let params = self.inner.params;
-        self.run(move || verify_blocking(params, &password, &phc))
+        self.run(move |memory| verify_with_memory(params, password.as_bytes(), &phc, memory))
             .await?
     }
 
@@ -194,14 +259,7 @@ impl PasswordHasher {
         let password = Zeroizing::new(password);
         let params = self.inner.params;
         let _ = self
-            .run(move || {
-                params.argon2().and_then(|argon2| {
-                    argon2
-                        .hash_password_with_salt(password.as_bytes(), &DUMMY_SALT)
-                        .map(drop)
-                        .map_err(|_| CryptoError::Hash("argon2 hashing failed".to_owned()))
-                })
-            })
+            .run(move |memory| hash_with_memory(params, password.as_bytes(), &DUMMY_SALT, memory))
             .await;
     }
 
@@ -209,17 +267,18 @@ impl PasswordHasher {
     async fn run<T, F>(&self, work: F) -> Result<T, CryptoError>
     where
         T: Send + 'static,
-        F: FnOnce() -> T + Send + 'static,
+        F: FnOnce(&mut Vec<argon2::Block>) -> T + Send + 'static,
     {
         let permit = self.acquire().await?;
-        tokio::task::spawn_blocking(move || {
-            // The permit moves here so it is held until the hash finishes, even if the caller's
-            // future is dropped meanwhile.
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|_| CryptoError::Hash("password worker failed".to_owned()))
+        self.inner
+            .workers
+            .run(move |memory| {
+                // The permit moves here so it is held until the hash finishes, even if the
+                // caller's future is dropped meanwhile.
+                let _permit = permit;
+                work(memory)
+            })
+            .await
     }
 
     async fn acquire(&self) -> Result<OwnedSemaphorePermit, CryptoError> {
@@ -251,6 +310,25 @@ mod tests {
         t_cost: 1,
         p_cost: 1,
     };
+
+    #[tokio::test]
+    async fn worker_hashes_interoperate_with_the_argon2_crate() -> Result<(), CryptoError> {
+        let pool = PasswordHasher::new(FAST, 1, 4);
+        let ours = pool.hash("pw-1".to_owned()).await?;
+        assert!(ours.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{ours}");
+        assert!(
+            verify_blocking(FAST, "pw-1", &ours)?.ok,
+            "the argon2 crate verifies our hash"
+        );
+        let theirs = hash_password_blocking(FAST, "pw-1")?;
+        assert!(
+            pool.verify("pw-1".to_owned(), theirs.clone()).await?.ok,
+            "we verify the crate's hash"
+        );
+        assert!(!pool.verify("pw-2".to_owned(), theirs).await?.ok);
+        assert!(!pool.verify("pw-2".to_owned(), ours).await?.ok);
+        Ok(())
+    }
 
     #[test]
     fn owasp_params_match_argon2_crate_defaults() {
