@@ -41,9 +41,21 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound => Self::NotFound("resource"),
             StoreError::Conflict(what) => Self::Conflict(conflict_message(what)),
-            other => Self::Internal(other.to_string()),
+            other => Self::Internal(chain(&other)),
         }
     }
+}
+
+/// An error and its sources, for the one log line an internal error gets.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        cur = s.source();
+    }
+    out
 }
 
 impl From<realmgate_crypto::CryptoError> for AppError {

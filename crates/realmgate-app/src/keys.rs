@@ -29,17 +29,25 @@ impl RealmKeys {
 }
 
 impl App {
-    /// The realm's keys; an RS256 key always exists (OIDC requires it), others appear on demand.
+    /// The realm's keys as stored (for verification). Keys are created per algorithm when first
+    /// needed: signing creates the key of its algorithm, the JWKS creates the RS256 key.
     pub async fn realm_keys(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
         let app = self.clone();
         let rid = realm.clone();
         self.caches()
             .keys
-            .try_get_with(realm.clone(), async move {
-                app.load_keys(&rid, SigAlg::RS256).await
-            })
+            .try_get_with(
+                realm.clone(),
+                async move { app.load_keys(&rid, None).await },
+            )
             .await
             .map_err(|e: Arc<AppError>| AppError::internal(e))
+    }
+
+    /// The keys to publish: an RS256 key always exists there (OIDC Discovery requires RS256).
+    pub async fn jwks(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
+        self.signer(realm, SigAlg::RS256).await?;
+        self.realm_keys(realm).await
     }
 
     /// The active signer for `alg`, generating the realm's first key of that algorithm if needed.
@@ -54,7 +62,9 @@ impl App {
         let keys = self
             .caches()
             .keys
-            .try_get_with(realm.clone(), async move { app.load_keys(&rid, alg).await })
+            .try_get_with(realm.clone(), async move {
+                app.load_keys(&rid, Some(alg)).await
+            })
             .await
             .map_err(|e: Arc<AppError>| AppError::internal(e))?;
         keys.signer(alg)
@@ -62,18 +72,20 @@ impl App {
             .ok_or_else(|| AppError::internal("no signing key after generation"))
     }
 
-    async fn load_keys(&self, realm: &RealmId, ensure: SigAlg) -> Result<Arc<RealmKeys>, AppError> {
+    async fn load_keys(
+        &self,
+        realm: &RealmId,
+        ensure: Option<SigAlg>,
+    ) -> Result<Arc<RealmKeys>, AppError> {
         let mut stored = self.store().realm_read(realm).await?.keys().await?;
         let has = |alg: SigAlg, keys: &[StoredKey]| {
             keys.iter()
                 .any(|k| k.status == KeyStatus::Active && k.alg == alg.as_str())
         };
-        let mut missing = Vec::new();
-        for alg in [SigAlg::RS256, ensure] {
-            if !has(alg, &stored) && !missing.contains(&alg) {
-                missing.push(alg);
-            }
-        }
+        let missing: Vec<SigAlg> = ensure
+            .into_iter()
+            .filter(|alg| !has(*alg, &stored))
+            .collect();
         if !missing.is_empty() {
             // Generate before opening the write transaction: RSA generation takes tens of ms.
             let mut fresh = Vec::new();

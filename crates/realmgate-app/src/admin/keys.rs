@@ -44,7 +44,7 @@ impl RealmAdmin {
     /// The realm's keys, newest first. The realm's RS256 key is created first if it does not
     /// exist yet (keys are generated lazily), so the list is never empty.
     pub async fn list_keys(&self) -> Result<Vec<KeyInfo>, AppError> {
-        self.app().realm_keys(self.id()).await?;
+        self.app().jwks(self.id()).await?;
         Ok(self
             .app()
             .list_keys(self.id())
