@@ -51,6 +51,9 @@ impl App {
         pairs: Vec<(String, String)>,
         ip: Option<&str>,
     ) -> Result<TokenResponse, AppError> {
+        if !realm.realm.enabled {
+            return Err(OAuthError::invalid_request("Realm not enabled").into());
+        }
         let form = form(pairs)?;
         let grant = Grant::parse(&form)?;
         let client = self.calling_client(realm, authorization, &form).await?;

@@ -248,3 +248,32 @@ async fn rfc7523_private_key_jwt_client_authentication() {
         .await;
     assert_eq!(status, 401);
 }
+
+#[tokio::test]
+async fn a_disabled_realm_issues_no_tokens() {
+    let w = world().await;
+    let token_url = w.app.endpoint(&w.realm, "token");
+    let form = [("grant_type", "client_credentials")];
+    let (status, _, _) = w
+        .app
+        .post_form(&token_url, Some((&w.client_id, &w.secret)), &form)
+        .await;
+    assert_eq!(status, 200);
+    let (status, _, body) = w
+        .app
+        .admin(
+            reqwest::Method::PUT,
+            &format!("/{}", w.realm),
+            Some(json!({ "enabled": false })),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, _, body) = w
+        .app
+        .post_form(&token_url, Some((&w.client_id, &w.secret)), &form)
+        .await;
+    assert_eq!(
+        (status, body["error_description"].as_str()),
+        (400, Some("Realm not enabled"))
+    );
+}
