@@ -1,1 +1,180 @@
-fn main() {}
+//! Micro-benchmarks of the primitives on Realmgate's hot paths: JWT signing and verification per
+//! algorithm, signing-key generation, argon2id at OWASP parameters, token hashing, PKCE and master-key sealing.
+//!
+//! `cargo bench -p realmgate-benches --bench primitives` (a few minutes on 2 cores). Under
+//! `cargo test --all-targets` criterion runs each benchmark once (`--test` mode).
+//!
+//! The numbers are per call on one core: the ceiling of a single server core for that operation.
+//! `docs/performance.md` records the figures measured on the project's machine.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use realmgate_crypto::{
+    MasterKey, PasswordHasher, PasswordParams, SigAlg, SigningKey, hash_password_blocking,
+    pkce_s256, random_token, token_hash, verify_jwt,
+};
+use serde_json::{Value, json};
+
+/// A realistic access token claim set (16 claims), as the token endpoint issues for a user.
+fn access_token_claims() -> Value {
+    let now = 1_760_000_000_u64;
+    json!({
+        "exp": now + 300,
+        "iat": now,
+        "auth_time": now - 20,
+        "jti": "01J9ZK6W3X5V2Q8M4N7B0C1D2E",
+        "iss": "https://id.example.com/realms/acme-production",
+        "aud": ["account", "orders-api"],
+        "sub": "0192f4c5-8d1e-7a3b-9c6d-2e4f5a6b7c8d",
+        "typ": "Bearer",
+        "azp": "orders-web",
+        "sid": "0192f4c5-9e2f-7b4c-8d7e-3f5a6b7c8d9e",
+        "acr": "1",
+        "scope": "openid profile email",
+        "realm_access": { "roles": ["default-roles-acme-production", "offline_access", "uma_authorization", "orders:read"] },
+        "preferred_username": "jane.doe",
+        "email": "jane.doe@example.com",
+        "email_verified": true,
+    })
+}
+
+fn jwt(c: &mut Criterion) {
+    let claims = access_token_claims();
+    let mut sign = c.benchmark_group("jwt_sign");
+    sign.sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(1));
+    for alg in SigAlg::ALL {
+        let key = SigningKey::generate(alg, format!("bench-{alg}")).unwrap();
+        sign.bench_with_input(BenchmarkId::from_parameter(alg), &key, |b, key| {
+            b.iter(|| key.sign_jwt(Some("at+jwt"), black_box(&claims)).unwrap());
+        });
+    }
+    sign.finish();
+
+    let mut verify = c.benchmark_group("jwt_verify");
+    verify
+        .sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .throughput(Throughput::Elements(1));
+    for alg in SigAlg::ALL {
+        let key = SigningKey::generate(alg, format!("bench-{alg}")).unwrap();
+        let token = key.sign_jwt(Some("at+jwt"), &claims).unwrap();
+        // A realm's JWKS holds one key per algorithm; verification picks by `kid`.
+        let keys: Vec<_> = SigAlg::ALL
+            .into_iter()
+            .map(|a| {
+                if a == alg {
+                    key.verifying_key()
+                } else {
+                    SigningKey::generate(a, format!("other-{a}"))
+                        .unwrap()
+                        .verifying_key()
+                }
+            })
+            .collect();
+        verify.bench_with_input(BenchmarkId::from_parameter(alg), &token, |b, token| {
+            b.iter(|| verify_jwt(black_box(token), &keys).unwrap());
+        });
+    }
+    verify.finish();
+}
+
+/// Signing-key generation: each realm's keys are generated lazily on its first token request.
+fn keygen(c: &mut Criterion) {
+    let mut g = c.benchmark_group("keygen");
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(1));
+    for alg in SigAlg::ALL {
+        g.bench_function(BenchmarkId::from_parameter(alg), |b| {
+            b.iter(|| SigningKey::generate(alg, "k".to_owned()).unwrap());
+        });
+    }
+    g.finish();
+}
+
+fn argon2id(c: &mut Criterion) {
+    let params = PasswordParams::OWASP;
+    let phc = hash_password_blocking(params, "correct horse battery staple").unwrap();
+    let mut g = c.benchmark_group("argon2id_owasp");
+    // ~40 ms per call: the minimum sample count keeps this group near 10 s.
+    g.sample_size(10)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4))
+        .throughput(Throughput::Elements(1));
+    g.bench_function("hash_blocking", |b| {
+        b.iter(|| {
+            hash_password_blocking(params, black_box("correct horse battery staple")).unwrap()
+        });
+    });
+    // The server's path: the bounded pool (spawn_blocking) that every login goes through.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let hasher = PasswordHasher::new(params, 1, 16);
+    g.bench_function("verify_pool", |b| {
+        b.iter(|| {
+            let verdict = rt
+                .block_on(hasher.verify(
+                    "correct horse battery staple".to_owned(),
+                    black_box(phc.clone()),
+                ))
+                .unwrap();
+            assert!(verdict.ok);
+        });
+    });
+    g.finish();
+}
+
+fn hashing(c: &mut Criterion) {
+    let mut g = c.benchmark_group("hashing");
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .throughput(Throughput::Elements(1));
+    // A refresh token / authorization code as issued: 32 random bytes, base64url.
+    let token = random_token(32);
+    g.bench_function("token_hash_32B", |b| {
+        b.iter(|| token_hash(black_box(&token)));
+    });
+    let verifier = random_token(48);
+    g.bench_function("pkce_s256_64ch", |b| {
+        b.iter(|| pkce_s256(black_box(&verifier)));
+    });
+    g.bench_function("random_token_32B", |b| {
+        b.iter(|| random_token(black_box(32)));
+    });
+    g.finish();
+}
+
+fn master_key(c: &mut Criterion) {
+    let key = MasterKey::generate();
+    let secret = [7u8; 32];
+    let aad = b"realm:0192f4c5-8d1e-7a3b-9c6d-2e4f5a6b7c8d:client-secret";
+    let sealed = key.seal(aad, &secret).unwrap();
+    let mut g = c.benchmark_group("master_key_32B");
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(1))
+        .throughput(Throughput::Elements(1));
+    g.bench_function("seal", |b| {
+        b.iter(|| key.seal(aad, black_box(&secret)).unwrap());
+    });
+    g.bench_function("open", |b| {
+        b.iter(|| key.open(aad, black_box(&sealed)).unwrap());
+    });
+    g.finish();
+}
+
+criterion_group!(benches, jwt, keygen, argon2id, hashing, master_key);
+criterion_main!(benches);

@@ -1,0 +1,869 @@
+//! Closed-loop traffic: `concurrency` workers (tokio tasks sharing one keep-alive client), each
+//! sending its next request as soon as the previous one is answered, spread over the realms
+//! uniformly or by a Zipf law, for a warm-up and then a measured window.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use base64::Engine as _;
+use bytes::Bytes;
+use hyper::header::HeaderValue;
+use tokio::time::sleep_until;
+
+use crate::http::{Endpoint, Http, Resp};
+use crate::provision::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
+use crate::server::{comm_cpu, machine_cpu, proc_cpu, proc_rss_kib};
+use crate::stats::{Summary, micros};
+
+/// What `--scenario` accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScenarioArg {
+    Cc,
+    Password,
+    Refresh,
+    Userinfo,
+    Introspect,
+    Discovery,
+    Jwks,
+    Mixed,
+    All,
+}
+
+/// One kind of request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    Cc,
+    Password,
+    Refresh,
+    Userinfo,
+    Introspect,
+    Discovery,
+    Jwks,
+}
+
+const OPS: [Op; 7] = [
+    Op::Cc,
+    Op::Password,
+    Op::Refresh,
+    Op::Userinfo,
+    Op::Introspect,
+    Op::Discovery,
+    Op::Jwks,
+];
+
+impl Op {
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Cc => "cc",
+            Op::Password => "password",
+            Op::Refresh => "refresh",
+            Op::Userinfo => "userinfo",
+            Op::Introspect => "introspect",
+            Op::Discovery => "discovery",
+            Op::Jwks => "jwks",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// A named weighted mix of operations.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub mix: Vec<(Op, u32)>,
+}
+
+/// The `mixed` scenario's weights (percent): mostly machine-to-machine tokens and token checks,
+/// some refreshes, few interactive-strength password logins (argon2id-bound).
+pub const MIXED: [(Op, u32); 7] = [
+    (Op::Cc, 30),
+    (Op::Userinfo, 20),
+    (Op::Introspect, 15),
+    (Op::Refresh, 14),
+    (Op::Jwks, 10),
+    (Op::Discovery, 10),
+    (Op::Password, 1),
+];
+
+pub fn scenarios(args: &[ScenarioArg]) -> Vec<Scenario> {
+    let single = |name, op| Scenario {
+        name,
+        mix: vec![(op, 1)],
+    };
+    let one = |a: ScenarioArg| match a {
+        ScenarioArg::Cc => single("cc", Op::Cc),
+        ScenarioArg::Password => single("password", Op::Password),
+        ScenarioArg::Refresh => single("refresh", Op::Refresh),
+        ScenarioArg::Userinfo => single("userinfo", Op::Userinfo),
+        ScenarioArg::Introspect => single("introspect", Op::Introspect),
+        ScenarioArg::Discovery => single("discovery", Op::Discovery),
+        ScenarioArg::Jwks => single("jwks", Op::Jwks),
+        ScenarioArg::Mixed | ScenarioArg::All => Scenario {
+            name: "mixed",
+            mix: MIXED.to_vec(),
+        },
+    };
+    let mut out = Vec::new();
+    for &a in args {
+        if a == ScenarioArg::All {
+            use ScenarioArg::*;
+            for b in [
+                Cc, Password, Refresh, Userinfo, Introspect, Discovery, Jwks, Mixed,
+            ] {
+                out.push(one(b));
+            }
+        } else {
+            out.push(one(a));
+        }
+    }
+    out
+}
+
+/// A small fast PRNG (splitmix64) per worker; quality is ample for picking realms.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+/// How requests are spread over the realms.
+pub enum Picker {
+    Uniform(usize),
+    /// Cumulative probabilities of realms ranked 1..=n, P(k) ∝ 1/k^s.
+    Zipf(Vec<f64>),
+}
+
+impl Picker {
+    pub fn zipf(n: usize, s: f64) -> Self {
+        let mut acc = 0.0;
+        let mut cdf: Vec<f64> = (1..=n)
+            .map(|k| {
+                acc += 1.0 / (k as f64).powf(s);
+                acc
+            })
+            .collect();
+        for c in &mut cdf {
+            *c /= acc;
+        }
+        Picker::Zipf(cdf)
+    }
+
+    pub fn pick(&self, rng: &mut Rng) -> usize {
+        match self {
+            Picker::Uniform(n) => rng.below(*n as u64) as usize,
+            Picker::Zipf(cdf) => {
+                let u = rng.next_f64();
+                cdf.partition_point(|&c| c <= u).min(cdf.len() - 1)
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Picker::Uniform(_) => "uniform".to_owned(),
+            Picker::Zipf(cdf) => format!(
+                "zipf (top realm {:.1}% of requests, top 10 {:.1}%)",
+                cdf.first().copied().unwrap_or(0.0) * 100.0,
+                cdf.get(9).or(cdf.last()).copied().unwrap_or(0.0) * 100.0
+            ),
+        }
+    }
+}
+
+/// One realm's endpoints.
+pub struct RealmEp {
+    pub name: String,
+    token: Endpoint,
+    userinfo: Endpoint,
+    introspect: Endpoint,
+    discovery: Endpoint,
+    jwks: Endpoint,
+}
+
+impl RealmEp {
+    pub fn new(base: &str, name: &str) -> Result<Self> {
+        let oidc = format!("{base}/realms/{name}/protocol/openid-connect");
+        Ok(Self {
+            name: name.to_owned(),
+            token: Endpoint::parse(&format!("{oidc}/token"))?,
+            userinfo: Endpoint::parse(&format!("{oidc}/userinfo"))?,
+            introspect: Endpoint::parse(&format!("{oidc}/token/introspect"))?,
+            discovery: Endpoint::parse(&format!(
+                "{base}/realms/{name}/.well-known/openid-configuration"
+            ))?,
+            jwks: Endpoint::parse(&format!("{oidc}/certs"))?,
+        })
+    }
+}
+
+/// What the workers share.
+pub struct Target {
+    pub http: Http,
+    pub realms: Vec<RealmEp>,
+    pub picker: Picker,
+    basic: HeaderValue,
+}
+
+static CC_BODY: &[u8] = b"grant_type=client_credentials";
+
+fn password_body() -> Bytes {
+    Bytes::from(format!(
+        "grant_type=password&username={USERNAME}&password={PASSWORD}&scope=openid"
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct TokenResp {
+    access_token: String,
+    refresh_token: Option<String>,
+}
+
+/// A user's access token for a realm, as the userinfo and introspection requests carry it.
+struct UserTok {
+    bearer: HeaderValue,
+    introspect_body: Bytes,
+}
+
+/// A worker's refresh token chain.
+struct RefreshState {
+    realm: usize,
+    token: String,
+}
+
+impl Target {
+    pub fn new(http: Http, realms: Vec<RealmEp>, picker: Picker) -> Result<Self> {
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+        Ok(Self {
+            http,
+            realms,
+            picker,
+            basic: HeaderValue::from_str(&format!("Basic {basic}"))?,
+        })
+    }
+
+    async fn login(&self, realm: usize) -> Result<TokenResp> {
+        let ep = self.realms.get(realm).context("realm index")?;
+        let r = self
+            .http
+            .post_form(&ep.token, Some(&self.basic), password_body())
+            .await
+            .map_err(|e| anyhow::anyhow!("password grant in {}: {e:?}", ep.name))?;
+        if r.status != 200 {
+            bail!(
+                "password grant in {}: {} {}",
+                ep.name,
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+        }
+        Ok(serde_json::from_slice(&r.body)?)
+    }
+
+    /// One request of `op`; `Ok` is any HTTP response.
+    async fn send(
+        &self,
+        op: Op,
+        rng: &mut Rng,
+        users: Option<&[UserTok]>,
+        refresh: &mut Option<RefreshState>,
+        relogins: &mut u64,
+    ) -> Result<(Resp, Duration), (String, String)> {
+        let realm = self.picker.pick(rng);
+        let fail = |what: &str| (what.to_owned(), String::new());
+        let ep = self.realms.get(realm).ok_or_else(|| fail("realm index"))?;
+        let user = || {
+            users
+                .and_then(|u| u.get(realm))
+                .ok_or_else(|| fail("no user token"))
+        };
+        let label = |e: crate::http::SendError| (e.label().to_owned(), e.detail());
+        let t0;
+        let resp = match op {
+            Op::Cc => {
+                t0 = Instant::now();
+                self.http
+                    .post_form(&ep.token, Some(&self.basic), Bytes::from_static(CC_BODY))
+                    .await
+            }
+            Op::Password => {
+                t0 = Instant::now();
+                self.http
+                    .post_form(&ep.token, Some(&self.basic), password_body())
+                    .await
+            }
+            Op::Userinfo => {
+                let u = user()?;
+                t0 = Instant::now();
+                self.http.get(&ep.userinfo, Some(&u.bearer)).await
+            }
+            Op::Introspect => {
+                let u = user()?;
+                t0 = Instant::now();
+                self.http
+                    .post_form(&ep.introspect, Some(&self.basic), u.introspect_body.clone())
+                    .await
+            }
+            Op::Discovery => {
+                t0 = Instant::now();
+                self.http.get(&ep.discovery, None).await
+            }
+            Op::Jwks => {
+                t0 = Instant::now();
+                self.http.get(&ep.jwks, None).await
+            }
+            Op::Refresh => {
+                let st = match refresh.take() {
+                    Some(s) => s,
+                    None => {
+                        // The chain broke (an error answer): start a new one, outside the timing.
+                        *relogins += 1;
+                        let t = self
+                            .login(realm)
+                            .await
+                            .map_err(|e| ("relogin failed".to_owned(), format!("{e:#}")))?;
+                        RefreshState {
+                            realm,
+                            token: t.refresh_token.ok_or_else(|| fail("no refresh_token"))?,
+                        }
+                    }
+                };
+                let ep = self
+                    .realms
+                    .get(st.realm)
+                    .ok_or_else(|| fail("realm index"))?;
+                let body = Bytes::from(format!(
+                    "grant_type=refresh_token&refresh_token={}",
+                    st.token
+                ));
+                t0 = Instant::now();
+                let r = self
+                    .http
+                    .post_form(&ep.token, Some(&self.basic), body)
+                    .await;
+                if let Ok(resp) = &r
+                    && resp.status == 200
+                    && let Ok(t) = serde_json::from_slice::<TokenResp>(&resp.body)
+                    && let Some(token) = t.refresh_token
+                {
+                    *refresh = Some(RefreshState {
+                        realm: st.realm,
+                        token,
+                    });
+                }
+                r
+            }
+        };
+        let took = t0.elapsed();
+        resp.map(|r| (r, took)).map_err(label)
+    }
+}
+
+/// The first JWKS and token request of each realm, which also create its signing keys (they are
+/// generated lazily), so later scenarios measure the steady state.
+#[derive(Debug, serde::Serialize)]
+pub struct WarmReport {
+    pub seconds: f64,
+    pub per_realm_ms: Summary,
+    pub failures: usize,
+}
+
+pub async fn first_tokens(target: &Arc<Target>, concurrency: usize) -> Result<WarmReport> {
+    let t0 = Instant::now();
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let target = Arc::clone(target);
+        let next = Arc::clone(&next);
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut failures = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                let Some(ep) = target.realms.get(i) else {
+                    break;
+                };
+                let s = Instant::now();
+                // The JWKS makes the server create the realm's RS256 key (ID tokens) as well as
+                // the ES256 one the client-credentials token needs.
+                let jwks = target.http.get(&ep.jwks, None).await;
+                if let Ok(r) = &jwks
+                    && r.status != 200
+                {
+                    failures.push(format!("{} JWKS: {}", ep.name, r.status));
+                }
+                match target
+                    .http
+                    .post_form(&ep.token, Some(&target.basic), Bytes::from_static(CC_BODY))
+                    .await
+                {
+                    Ok(r) if r.status == 200 => lat.push(micros(s.elapsed())),
+                    Ok(r) => failures.push(format!(
+                        "{}: {} {}",
+                        ep.name,
+                        r.status,
+                        String::from_utf8_lossy(&r.body)
+                    )),
+                    Err(e) => failures.push(format!("{}: {e:?}", ep.name)),
+                }
+            }
+            (lat, failures)
+        }));
+    }
+    let mut lat = Vec::new();
+    let mut failures = Vec::new();
+    for t in tasks {
+        let (l, f) = t.await?;
+        lat.extend(l);
+        failures.extend(f);
+    }
+    for f in failures.iter().take(5) {
+        eprintln!("first token failed: {f}");
+    }
+    Ok(WarmReport {
+        seconds: t0.elapsed().as_secs_f64(),
+        per_realm_ms: Summary::of_micros(lat),
+        failures: failures.len(),
+    })
+}
+
+/// Per-run settings.
+pub struct RunCfg {
+    pub concurrency: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub max_requests: u64,
+    pub server_pid: Option<u32>,
+    pub clk_tck: f64,
+    pub setup_concurrency: usize,
+    pub cores: usize,
+    /// Processes of this name (the local database server) are accounted as the database.
+    pub db_comm: Option<String>,
+    /// Before the scenario, wait up to this long for the machine to be idle.
+    pub wait_idle: Duration,
+}
+
+/// Waits (up to `max`) until the whole machine is under 10% busy over a second, so other
+/// processes (a parallel build) don't distort the figures. Returns the seconds waited and the
+/// last busy percentage seen.
+pub async fn wait_idle(max: Duration) -> (f64, Option<f64>) {
+    let t0 = Instant::now();
+    let mut last = None;
+    while t0.elapsed() < max {
+        let a = machine_cpu();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let b = machine_cpu();
+        if let (Some((b0, t0_)), Some((b1, t1))) = (a, b)
+            && t1 > t0_
+        {
+            let busy = (b1 - b0) as f64 / (t1 - t0_) as f64 * 100.0;
+            last = Some(busy);
+            if busy < 10.0 {
+                break;
+            }
+        }
+    }
+    (t0.elapsed().as_secs_f64(), last)
+}
+
+#[derive(Default)]
+struct OpStats {
+    lat_us: Vec<u32>,
+    requests: u64,
+    errors: BTreeMap<String, u64>,
+    samples: BTreeMap<String, String>,
+}
+
+impl OpStats {
+    fn merge(&mut self, o: OpStats) {
+        self.lat_us.extend(o.lat_us);
+        self.requests += o.requests;
+        for (k, v) in o.errors {
+            *self.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in o.samples {
+            self.samples.entry(k).or_insert(v);
+        }
+    }
+}
+
+/// Figures of one operation kind within a scenario.
+#[derive(Debug, serde::Serialize)]
+pub struct OpResult {
+    pub op: &'static str,
+    pub requests: u64,
+    pub ok: u64,
+    pub errors: BTreeMap<String, u64>,
+    pub ok_per_s: f64,
+    /// Latency of the 2xx answers.
+    pub latency_ms: Summary,
+}
+
+/// Process figures over the measured window.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ProcFigures {
+    /// CPU time / wall time × 100 (200 = both cores of a 2-core machine).
+    pub cpu_pct: Option<f64>,
+    /// Server CPU time per answered request, in µs: `cores × 10⁶ / this` is what the server
+    /// could answer with the whole machine to itself.
+    pub cpu_us_per_request: Option<f64>,
+    pub rss_max_mib: Option<f64>,
+    pub rss_end_mib: Option<f64>,
+    pub threads: Option<u64>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct ScenarioResult {
+    pub name: &'static str,
+    pub concurrency: usize,
+    pub seconds: f64,
+    pub requests: u64,
+    pub ok: u64,
+    /// Non-2xx answers by status, plus `timeout` / `transport` failures.
+    pub errors: BTreeMap<String, u64>,
+    /// The first body seen for each error kind.
+    pub error_samples: BTreeMap<String, String>,
+    pub requests_per_s: f64,
+    pub ok_per_s: f64,
+    /// Latency of the 2xx answers.
+    pub latency_ms: Summary,
+    pub server: ProcFigures,
+    pub loadgen_cpu_pct: Option<f64>,
+    /// CPU of the local database processes (Postgres), same unit.
+    pub db_cpu_pct: Option<f64>,
+    pub machine_busy_pct: Option<f64>,
+    /// CPU used by other processes meanwhile (machine total minus server and load generator,
+    /// in the same one-core percent as those): non-zero means the figures are disturbed.
+    pub other_cpu_pct: Option<f64>,
+    pub per_op: Vec<OpResult>,
+    pub relogins: u64,
+    pub hit_request_limit: bool,
+    pub notes: Vec<String>,
+}
+
+impl ScenarioResult {
+    pub fn error_count(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+async fn user_tokens(target: &Arc<Target>, concurrency: usize) -> Result<Vec<UserTok>> {
+    let next = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency.max(1) {
+        let target = Arc::clone(target);
+        let next = Arc::clone(&next);
+        tasks.push(tokio::spawn(async move {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                if i >= target.realms.len() {
+                    break;
+                }
+                let t = target.login(i).await?;
+                out.push((
+                    i,
+                    UserTok {
+                        bearer: HeaderValue::from_str(&format!("Bearer {}", t.access_token))?,
+                        introspect_body: Bytes::from(format!(
+                            "token={}&token_type_hint=access_token",
+                            t.access_token
+                        )),
+                    },
+                ));
+            }
+            anyhow::Ok(out)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, t)| t).collect())
+}
+
+struct Snapshot {
+    at: Instant,
+    server: Option<u64>,
+    db: Option<u64>,
+    own: Option<u64>,
+    machine: Option<(u64, u64)>,
+}
+
+fn snapshot(pid: Option<u32>, db_comm: Option<&str>) -> Snapshot {
+    Snapshot {
+        at: Instant::now(),
+        server: pid.and_then(|p| proc_cpu(Some(p))).map(|c| c.ticks),
+        db: db_comm.and_then(comm_cpu),
+        own: proc_cpu(None).map(|c| c.ticks),
+        machine: machine_cpu(),
+    }
+}
+
+/// Runs one scenario: setup (user tokens, refresh chains), warm-up, measured window.
+pub async fn run(target: &Arc<Target>, sc: &Scenario, cfg: &RunCfg) -> Result<ScenarioResult> {
+    let uses = |op: Op| sc.mix.iter().any(|(o, w)| *o == op && *w > 0);
+    let users = if uses(Op::Userinfo) || uses(Op::Introspect) {
+        Some(Arc::new(
+            user_tokens(target, cfg.setup_concurrency)
+                .await
+                .context("getting user access tokens")?,
+        ))
+    } else {
+        None
+    };
+    let mut chains: Vec<Option<RefreshState>> = Vec::new();
+    if uses(Op::Refresh) {
+        let mut rng = Rng::new(0xC0FFEE);
+        let realms: Vec<usize> = (0..cfg.concurrency)
+            .map(|_| target.picker.pick(&mut rng))
+            .collect();
+        let mut tasks = Vec::new();
+        for chunk in realms.chunks(cfg.concurrency.div_ceil(cfg.setup_concurrency.max(1))) {
+            let target = Arc::clone(target);
+            let chunk = chunk.to_vec();
+            tasks.push(tokio::spawn(async move {
+                let mut out = Vec::new();
+                for realm in chunk {
+                    let t = target.login(realm).await?;
+                    let token = t.refresh_token.context("no refresh_token")?;
+                    out.push(Some(RefreshState { realm, token }));
+                }
+                anyhow::Ok(out)
+            }));
+        }
+        for t in tasks {
+            chains.extend(t.await??);
+        }
+    }
+    chains.resize_with(cfg.concurrency, || None);
+
+    let mut notes = Vec::new();
+    if !cfg.wait_idle.is_zero() {
+        let (waited, busy) = wait_idle(cfg.wait_idle).await;
+        if busy.is_none_or(|b| b >= 10.0) {
+            notes.push(format!(
+                "the machine was still {}% busy after waiting {waited:.0} s for it to be idle",
+                busy.map_or_else(|| "?".to_owned(), |b| format!("{b:.0}"))
+            ));
+        }
+    }
+    let total_weight: u32 = sc.mix.iter().map(|(_, w)| *w).sum();
+    let mix: Arc<Vec<(Op, u32)>> = Arc::new(sc.mix.clone());
+    let started = Arc::new(AtomicU64::new(0));
+    let begin = Instant::now();
+    let measure_start = begin + cfg.warmup;
+    let end = measure_start + cfg.duration;
+
+    let mut workers = Vec::new();
+    for (w, chain) in chains.into_iter().enumerate() {
+        let target = Arc::clone(target);
+        let users = users.clone();
+        let mix = Arc::clone(&mix);
+        let started = Arc::clone(&started);
+        let max = cfg.max_requests;
+        workers.push(tokio::spawn(async move {
+            let mut rng = Rng::new(0x5EED_0000 + w as u64);
+            let mut refresh = chain;
+            let mut relogins = 0u64;
+            let mut stats: Vec<OpStats> = OPS.iter().map(|_| OpStats::default()).collect();
+            let mut limit_hit = false;
+            loop {
+                let now = Instant::now();
+                if now >= end {
+                    break;
+                }
+                if started.fetch_add(1, Ordering::Relaxed) >= max {
+                    limit_hit = true;
+                    break;
+                }
+                let op = if mix.len() == 1 {
+                    mix[0].0
+                } else {
+                    let mut x = rng.below(u64::from(total_weight)) as u32;
+                    let mut chosen = mix[0].0;
+                    for &(o, wt) in mix.iter() {
+                        if x < wt {
+                            chosen = o;
+                            break;
+                        }
+                        x -= wt;
+                    }
+                    chosen
+                };
+                let res = target
+                    .send(
+                        op,
+                        &mut rng,
+                        users.as_deref().map(Vec::as_slice),
+                        &mut refresh,
+                        &mut relogins,
+                    )
+                    .await;
+                if now < measure_start {
+                    continue;
+                }
+                let Some(s) = stats.get_mut(op.index()) else {
+                    continue;
+                };
+                s.requests += 1;
+                match res {
+                    Ok((r, took)) if (200..300).contains(&r.status) => s.lat_us.push(micros(took)),
+                    Ok((r, _)) => {
+                        let key = r.status.to_string();
+                        *s.errors.entry(key.clone()).or_default() += 1;
+                        s.samples.entry(key).or_insert_with(|| {
+                            String::from_utf8_lossy(&r.body).chars().take(300).collect()
+                        });
+                    }
+                    Err((label, detail)) => {
+                        *s.errors.entry(label.clone()).or_default() += 1;
+                        s.samples.entry(label).or_insert(detail);
+                    }
+                }
+            }
+            (stats, relogins, limit_hit)
+        }));
+    }
+
+    // RSS sampler and CPU snapshots at the window's edges.
+    let pid = cfg.server_pid;
+    let sampler = tokio::spawn(async move {
+        let mut max = None::<u64>;
+        let mut threads = None;
+        sleep_until(measure_start.into()).await;
+        while Instant::now() < end {
+            if let Some(p) = pid {
+                if let Some(r) = proc_rss_kib(p) {
+                    max = Some(max.map_or(r, |m: u64| m.max(r)));
+                }
+                threads = proc_cpu(Some(p)).map(|c| c.threads).or(threads);
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        (max, threads)
+    });
+    sleep_until(measure_start.into()).await;
+    let s0 = snapshot(pid, cfg.db_comm.as_deref());
+    sleep_until(end.into()).await;
+    let s1 = snapshot(pid, cfg.db_comm.as_deref());
+
+    let mut merged: Vec<OpStats> = OPS.iter().map(|_| OpStats::default()).collect();
+    let mut relogins = 0;
+    let mut hit_request_limit = false;
+    for w in workers {
+        let (stats, r, l) = w.await?;
+        relogins += r;
+        hit_request_limit |= l;
+        for (m, s) in merged.iter_mut().zip(stats) {
+            m.merge(s);
+        }
+    }
+    let (rss_max, threads) = sampler.await?;
+    let done = Instant::now();
+    // With the request limit hit the window closed early: count to when the workers stopped.
+    let window = if hit_request_limit {
+        done.duration_since(measure_start)
+    } else {
+        s1.at.duration_since(s0.at)
+    };
+    let secs = window.as_secs_f64();
+    let wall = s1.at.duration_since(s0.at).as_secs_f64();
+    let pct = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) if wall > 0.0 => {
+            Some(b.saturating_sub(a) as f64 / cfg.clk_tck / wall * 100.0)
+        }
+        _ => None,
+    };
+    let machine_busy_pct = match (s0.machine, s1.machine) {
+        (Some((b0, t0)), Some((b1, t1))) if t1 > t0 => {
+            Some((b1 - b0) as f64 / (t1 - t0) as f64 * 100.0)
+        }
+        _ => None,
+    };
+    let rss_end = pid.and_then(proc_rss_kib);
+
+    let mut per_op = Vec::new();
+    let mut total = OpStats::default();
+    for (op, s) in OPS.iter().zip(merged) {
+        if s.requests == 0 {
+            continue;
+        }
+        let ok = s.lat_us.len() as u64;
+        per_op.push(OpResult {
+            op: op.name(),
+            requests: s.requests,
+            ok,
+            errors: s.errors.clone(),
+            ok_per_s: ok as f64 / secs,
+            latency_ms: Summary::of_micros(s.lat_us.clone()),
+        });
+        total.merge(s);
+    }
+    let ok = total.lat_us.len() as u64;
+    let mib = |k: u64| k as f64 / 1024.0;
+    Ok(ScenarioResult {
+        name: sc.name,
+        concurrency: cfg.concurrency,
+        seconds: secs,
+        requests: total.requests,
+        ok,
+        errors: total.errors,
+        error_samples: total.samples,
+        requests_per_s: total.requests as f64 / secs,
+        ok_per_s: ok as f64 / secs,
+        latency_ms: Summary::of_micros(total.lat_us),
+        server: ProcFigures {
+            cpu_pct: pct(s0.server, s1.server),
+            cpu_us_per_request: pct(s0.server, s1.server)
+                .filter(|_| total.requests > 0)
+                .map(|p| p / 100.0 * 1e6 / (total.requests as f64 / wall)),
+            rss_max_mib: rss_max.map(mib),
+            rss_end_mib: rss_end.map(mib),
+            threads,
+        },
+        loadgen_cpu_pct: pct(s0.own, s1.own),
+        machine_busy_pct,
+        db_cpu_pct: pct(s0.db, s1.db),
+        other_cpu_pct: match (machine_busy_pct, pct(s0.own, s1.own)) {
+            (Some(m), Some(own)) => Some(
+                (m * cfg.cores as f64
+                    - own
+                    - pct(s0.server, s1.server).unwrap_or(0.0)
+                    - pct(s0.db, s1.db).unwrap_or(0.0))
+                .max(0.0),
+            ),
+            _ => None,
+        },
+        per_op: if sc.mix.len() > 1 { per_op } else { Vec::new() },
+        relogins,
+        hit_request_limit,
+        notes,
+    })
+}
