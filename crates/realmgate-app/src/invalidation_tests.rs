@@ -1,0 +1,102 @@
+//! Tests of `invalidation.rs`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::realms::RealmInput;
+use crate::{App, AppConfig, AppError, Invalidation};
+use realmgate_crypto::{MasterKey, PasswordHasher, PasswordParams};
+use realmgate_domain::FixedClock;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn node(store: &realmgate_store::Store, master: &MasterKey) -> App {
+    App::new(
+        store.clone(),
+        master.clone(),
+        PasswordHasher::new(
+            PasswordParams {
+                m_cost: 8192,
+                t_cost: 1,
+                p_cost: 1,
+            },
+            1,
+            4,
+        ),
+        Arc::new(FixedClock::new(1_800_000_000)),
+        AppConfig::new("http://127.0.0.1:1"),
+    )
+}
+
+async fn until<F: AsyncFn() -> bool>(what: &str, f: F) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("timed out: {what}");
+}
+
+#[tokio::test]
+async fn a_change_on_one_node_drops_the_other_nodes_cache() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let master = MasterKey::generate();
+    let (a, b) = (node(&store, &master), node(&store, &master));
+    a.spawn_invalidation_listener().await.unwrap();
+    b.spawn_invalidation_listener().await.unwrap();
+    let realm = a
+        .create_realm(RealmInput {
+            name: Some("shared".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+
+    // Node B caches the realm and a client.
+    assert!(b.realm("shared").await.is_ok());
+    assert!(
+        b.client(&realm.id, "realm-management")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Node A deletes the client behind B's back and publishes the change.
+    let client = b
+        .client(&realm.id, "realm-management")
+        .await
+        .unwrap()
+        .unwrap()
+        .client
+        .id
+        .clone();
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.delete_client(&client).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        b.client(&realm.id, "realm-management")
+            .await
+            .unwrap()
+            .is_some(),
+        "B still serves its cached copy"
+    );
+    a.invalidate(Invalidation::Client {
+        realm: realm.id.clone(),
+        client_id: "realm-management".into(),
+    })
+    .await;
+    until("B drops the deleted client", async || {
+        b.client(&realm.id, "realm-management")
+            .await
+            .unwrap()
+            .is_none()
+    })
+    .await;
+
+    // Deleting the realm through A makes it unknown on B.
+    a.delete_realm("shared").await.unwrap();
+    until("B forgets the deleted realm", async || {
+        matches!(b.realm("shared").await, Err(AppError::NotFound("realm")))
+    })
+    .await;
+}
