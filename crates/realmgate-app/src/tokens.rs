@@ -113,7 +113,7 @@ impl App {
         let lifespan = client
             .attr("access.token.lifespan")
             .and_then(|v| v.parse::<i64>().ok())
-            .filter(|v| *v > 0)
+            .filter(|v| *v > 0 && *v <= realmgate_domain::MAX_LIFESPAN_SECONDS)
             .unwrap_or(realm.realm.settings.access_token_lifespan);
         let roles: std::sync::Arc<RoleClaims> =
             if sub.scope.contains("roles") || sub.scope.contains("organization") {

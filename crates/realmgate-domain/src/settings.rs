@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The longest lifetime any token, code or session may have (10 years). Values beyond it are
+/// refused on input, so time arithmetic (`now + lifespan`) can never overflow.
+pub const MAX_LIFESPAN_SECONDS: i64 = 10 * 365 * 24 * 3600;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RealmSettings {

@@ -33,9 +33,10 @@ impl RealmPatch {
     pub fn apply(&self, settings: &mut RealmSettings) -> Result<(), AppError> {
         fn positive(field: &str, v: Option<i64>, target: &mut i64) -> Result<(), AppError> {
             if let Some(v) = v {
-                if v <= 0 {
+                if v <= 0 || v > realmgate_domain::MAX_LIFESPAN_SECONDS {
                     return Err(AppError::invalid(format!(
-                        "{field} must be a positive number of seconds"
+                        "{field} must be a positive number of seconds, at most {}",
+                        realmgate_domain::MAX_LIFESPAN_SECONDS
                     )));
                 }
                 *target = v;

@@ -204,3 +204,34 @@ async fn realm_list_pages_with_first_and_max() {
         .collect();
     assert_eq!(paged, names[1..3].to_vec());
 }
+
+#[tokio::test]
+async fn absurd_lifespans_are_refused_or_ignored_never_overflow() {
+    let app = TestApp::spawn().await;
+    let realm = app.create_realm("life").await;
+    let (status, _, body) = app
+        .admin(
+            Method::PUT,
+            &format!("/{realm}"),
+            Some(json!({ "accessTokenLifespan": i64::MAX })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // A client attribute out of range falls back to the realm's lifespan (300 s).
+    let (_, secret) = app
+        .create_client(
+            &realm,
+            json!({ "clientId": "svc", "serviceAccountsEnabled": true,
+                    "attributes": { "access.token.lifespan": i64::MAX.to_string() } }),
+        )
+        .await;
+    let (status, _, body) = app
+        .post_form(
+            &app.endpoint(&realm, "token"),
+            Some(("svc", secret.as_deref().unwrap())),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["expires_in"], 300);
+}
