@@ -6,9 +6,10 @@ use crate::client_auth::ClientCtx;
 use crate::keys::RealmKeys;
 use crate::roles::RoleClaims;
 use moka::future::Cache;
-use realmgate_domain::{RealmId, UserId};
+use realmgate_domain::{RealmId, User, UserId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub struct Caches {
@@ -20,6 +21,14 @@ pub struct Caches {
     pub keys: Cache<RealmId, Arc<RealmKeys>>,
     /// (realm, user) → role claims; short-lived and dropped on any role change in the realm.
     pub roles: Cache<(RealmId, UserId), Arc<RoleClaims>>,
+    /// (realm, user) → the user row, for userinfo; dropped on any change to the realm's users.
+    pub users: Cache<(RealmId, UserId), Arc<User>>,
+    /// (realm, access-token jti) → whether the token's jti, family and session are still live;
+    /// dropped on any revocation in the realm.
+    pub token_state: Cache<(RealmId, String), bool>,
+    /// Bumped whenever subject state is dropped, so a load that raced with a revocation does not
+    /// cache what it read before it (see [`Caches::subjects_generation`]).
+    subjects_generation: AtomicU64,
 }
 
 impl Caches {
@@ -46,7 +55,38 @@ impl Caches {
                 .time_to_live(Duration::from_secs(60))
                 .support_invalidation_closures()
                 .build(),
+            users: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(SUBJECT_TTL)
+                .support_invalidation_closures()
+                .build(),
+            token_state: Cache::builder()
+                .max_capacity(capacity.saturating_mul(4))
+                .time_to_live(SUBJECT_TTL)
+                .support_invalidation_closures()
+                .build(),
+            subjects_generation: AtomicU64::new(0),
         }
+    }
+
+    /// Read before loading subject state from the store; then cache what was loaded only if [`Caches::subjects_unchanged`].
+    pub fn subjects_generation(&self) -> u64 {
+        self.subjects_generation.load(Ordering::Acquire)
+    }
+
+    /// Whether what was loaded at `generation` may be cached: no subject state was dropped since.
+    pub fn subjects_unchanged(&self, generation: u64) -> bool {
+        self.subjects_generation() == generation
+    }
+
+    /// Drops the cached users and token states of a realm (a user changed, or something was
+    /// revoked).
+    pub fn forget_subjects(&self, id: &RealmId) {
+        self.subjects_generation.fetch_add(1, Ordering::AcqRel);
+        let rid = id.clone();
+        let _ = self.users.invalidate_entries_if(move |k, _| k.0 == rid);
+        let rid = id.clone();
+        let _ = self.token_state.invalidate_entries_if(move |k, _| k.0 == rid);
     }
 
     /// Drops everything cached for a realm (rename, delete, settings change).
@@ -56,6 +96,7 @@ impl Caches {
         let rid = id.clone();
         let _ = self.clients.invalidate_entries_if(move |k, _| k.0 == rid);
         self.forget_roles(id);
+        self.forget_subjects(id);
     }
 
     pub fn forget_roles(&self, id: &RealmId) {
@@ -67,6 +108,9 @@ impl Caches {
 /// Even if a change notification is lost, nothing cached outlives this.
 const SAFETY_TTL: Duration = Duration::from_secs(300);
 
+/// Users and token states are re-read at least this often even without notifications.
+const SUBJECT_TTL: Duration = Duration::from_secs(60);
+
 /// A change that makes cached entries stale, applied locally and published to the other nodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k")]
@@ -75,6 +119,8 @@ pub enum Invalidation {
     Client { realm: RealmId, client_id: String },
     Roles { realm: RealmId },
     Keys { realm: RealmId },
+    /// A user changed, or a token, family or session was revoked, in this realm.
+    Subjects { realm: RealmId },
 }
 
 impl Caches {
@@ -88,6 +134,7 @@ impl Caches {
             }
             Invalidation::Roles { realm } => self.forget_roles(realm),
             Invalidation::Keys { realm } => self.keys.invalidate(realm).await,
+            Invalidation::Subjects { realm } => self.forget_subjects(realm),
         }
     }
 
@@ -97,5 +144,8 @@ impl Caches {
         self.clients.invalidate_all();
         self.keys.invalidate_all();
         self.roles.invalidate_all();
+        self.subjects_generation.fetch_add(1, Ordering::AcqRel);
+        self.users.invalidate_all();
+        self.token_state.invalidate_all();
     }
 }

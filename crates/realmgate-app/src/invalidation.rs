@@ -19,6 +19,14 @@ impl App {
         }
     }
 
+    /// After a commit that changed a user or revoked a token, family or session in `realm`.
+    pub async fn subjects_changed(&self, realm: &realmgate_domain::RealmId) {
+        self.invalidate(Invalidation::Subjects {
+            realm: realm.clone(),
+        })
+        .await;
+    }
+
     /// Subscribes to other nodes' invalidations and applies them until the store closes.
     pub async fn spawn_invalidation_listener(
         &self,

@@ -44,10 +44,16 @@ impl App {
             .map_err(|e: Arc<AppError>| AppError::internal(e))
     }
 
-    /// The keys to publish: an RS256 key always exists there (OIDC Discovery requires RS256).
-    pub async fn jwks(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
-        self.signer(realm, SigAlg::RS256).await?;
-        self.realm_keys(realm).await
+    /// The keys to publish. The key of the realm's default signature algorithm (RS256 unless the
+    /// realm says otherwise; what ID tokens are signed with) always exists there, so an RP that
+    /// fetches the JWKS before its first login can verify that login's ID token. Keys of other
+    /// algorithms appear when first used, as at any key rotation. An ES256 or EdDSA realm never
+    /// pays for an RSA key generation (~100 ms of CPU) it does not use.
+    pub async fn jwks(&self, realm: &crate::RealmCtx) -> Result<Arc<RealmKeys>, AppError> {
+        let alg = SigAlg::from_str(&realm.realm.settings.default_signature_algorithm)
+            .unwrap_or(SigAlg::RS256);
+        self.signer(realm.id(), alg).await?;
+        self.realm_keys(realm.id()).await
     }
 
     /// The active signer for `alg`, generating the realm's first key of that algorithm if needed.

@@ -174,6 +174,27 @@ impl App {
         }))
     }
 
+    /// The user, from the cache (dropped on any change to the realm's users) or the store.
+    pub async fn cached_user(
+        &self,
+        realm: &RealmCtx,
+        id: &UserId,
+    ) -> Result<Option<std::sync::Arc<User>>, AppError> {
+        let key = (realm.id().clone(), id.clone());
+        if let Some(u) = self.caches().users.get(&key).await {
+            return Ok(Some(u));
+        }
+        let generation = self.caches().subjects_generation();
+        let Some(user) = self.user(realm, id).await? else {
+            return Ok(None);
+        };
+        let user = std::sync::Arc::new(user);
+        if self.caches().subjects_unchanged(generation) {
+            self.caches().users.insert(key, user.clone()).await;
+        }
+        Ok(Some(user))
+    }
+
     pub async fn user(&self, realm: &RealmCtx, id: &UserId) -> Result<Option<User>, AppError> {
         Ok(self
             .store()

@@ -176,6 +176,7 @@ impl App {
         let mut tx = self.store().realm(realm.id()).await?;
         tx.revoke_session(sid).await?;
         tx.commit().await?;
+        self.subjects_changed(realm.id()).await;
         Ok(())
     }
 }

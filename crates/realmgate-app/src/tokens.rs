@@ -234,24 +234,37 @@ impl App {
         if at.exp <= self.now() {
             return Err(invalid_token("token expired"));
         }
-        let mut tx = self.store().realm_read(realm.id()).await?;
-        if tx.jti_revoked(&at.jti).await? {
-            return Err(invalid_token("token revoked"));
-        }
-        if let Some(gid) = &at.gid {
-            if !tx.family_active(&FamilyId(gid.clone())).await? {
-                return Err(invalid_token("token revoked"));
-            }
-        } else if let Some(sid) = &at.sid {
-            let live = tx
-                .session_by_id(&SessionId(sid.clone()))
-                .await?
-                .is_some_and(|s| !s.revoked);
-            if !live {
-                return Err(invalid_token("session ended"));
-            }
+        if !self.token_live(realm, &at).await? {
+            return Err(invalid_token("token revoked or its session ended"));
         }
         Ok(at)
+    }
+
+    /// Whether the token's jti is not revoked and its family (or else its session) is live: read
+    /// from the store once per token, then from the cache until something in the realm is revoked.
+    async fn token_live(&self, realm: &RealmCtx, at: &AccessTokenClaims) -> Result<bool, AppError> {
+        let key = (realm.id().clone(), at.jti.clone());
+        if let Some(live) = self.caches().token_state.get(&key).await {
+            return Ok(live);
+        }
+        let generation = self.caches().subjects_generation();
+        let mut tx = self.store().realm_read(realm.id()).await?;
+        let live = if tx.jti_revoked(&at.jti).await? {
+            false
+        } else if let Some(gid) = &at.gid {
+            tx.family_active(&FamilyId(gid.clone())).await?
+        } else if let Some(sid) = &at.sid {
+            tx.session_by_id(&SessionId(sid.clone()))
+                .await?
+                .is_some_and(|s| !s.revoked)
+        } else {
+            true
+        };
+        drop(tx);
+        if self.caches().subjects_unchanged(generation) {
+            self.caches().token_state.insert(key, live).await;
+        }
+        Ok(live)
     }
 
     /// Signature check of a JWT signed by this realm; retries once with fresh keys after a rotation.

@@ -8,7 +8,7 @@ impl App {
     pub async fn userinfo(&self, realm: &RealmCtx, bearer: &str) -> Result<Value, AppError> {
         let at = self.verify_access_token(realm, bearer).await?;
         let user = self
-            .user(realm, &UserId(at.sub.clone()))
+            .cached_user(realm, &UserId(at.sub.clone()))
             .await?
             .filter(|u| u.enabled)
             .ok_or_else(|| crate::tokens::invalid_token("user not found or disabled"))?;

@@ -428,6 +428,7 @@ impl RealmAdmin {
             _ => {}
         }
         tx.commit().await?;
+        self.forget_subjects().await;
         self.forget_client(&before.client_id).await;
         self.forget_client(&c.client_id).await;
         if before.client_id != c.client_id || before.service_accounts != c.service_accounts {
@@ -450,6 +451,7 @@ impl RealmAdmin {
         tx.commit().await?;
         self.forget_client(&c.client_id).await;
         self.forget_roles().await;
+        self.forget_subjects().await;
         Ok(())
     }
 

@@ -41,10 +41,10 @@ pub fn parse_alg(alg: Option<&str>) -> Result<SigAlg, AppError> {
 }
 
 impl RealmAdmin {
-    /// The realm's keys, newest first. The realm's RS256 key is created first if it does not
-    /// exist yet (keys are generated lazily), so the list is never empty.
+    /// The realm's keys, newest first. The key of the realm's default algorithm is created first
+    /// if it does not exist yet (keys are generated lazily), so the list is never empty.
     pub async fn list_keys(&self) -> Result<Vec<KeyInfo>, AppError> {
-        self.app().jwks(self.id()).await?;
+        self.app().jwks(self.realm()).await?;
         Ok(self
             .app()
             .list_keys(self.id())

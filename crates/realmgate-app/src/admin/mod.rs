@@ -26,7 +26,7 @@ pub use keys::{KeyInfo, parse_alg};
 pub use orgs::{OrgInput, OrgMember};
 pub use realms::RealmPatch;
 pub use roles::{Holder, Mappings, RoleInput, RoleRef, RoleView};
-pub use users::{NewUser, PasswordInput, UserFilter, UserInput};
+pub use users::{ImportedPassword, NewUser, PasswordInput, UserFilter, UserInput};
 
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::RealmId;
@@ -142,6 +142,10 @@ impl RealmAdmin {
                 realm: self.id().clone(),
             })
             .await;
+    }
+    /// Drops the realm's cached users and token states (after a user changed or was logged out).
+    pub(crate) async fn forget_subjects(&self) {
+        self.app.subjects_changed(self.id()).await;
     }
     /// Drops the cached client (after any change to it, including its roles' deletion).
     pub(crate) async fn forget_client(&self, client_id: &str) {

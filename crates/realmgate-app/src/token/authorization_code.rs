@@ -38,6 +38,7 @@ impl App {
                 if c.client == client.client.id {
                     tx.revoke_family(&c.family_id, now).await?;
                     tx.commit().await?;
+                    self.subjects_changed(realm.id()).await;
                     tracing::warn!(
                         realm = realm.name(),
                         "authorization code replayed; its tokens were revoked"

@@ -9,6 +9,9 @@ use realmgate_oidc::OAuthError;
 use realmgate_oidc::token_request::TokenResponse;
 use realmgate_store::RefreshRotation;
 
+/// Seconds between two `last_seen` writes of one session by the refresh grant.
+const TOUCH_EVERY: i64 = 60;
+
 impl App {
     pub(crate) async fn grant_refresh(
         &self,
@@ -30,6 +33,7 @@ impl App {
                 if t.client == client.client.id {
                     tx.revoke_family(&t.family_id, now).await?;
                     tx.commit().await?;
+                    self.subjects_changed(realm.id()).await;
                     tracing::warn!(
                         realm = realm.name(),
                         "refresh token reused; its family was revoked"
@@ -47,19 +51,17 @@ impl App {
         if old.expires_at <= now {
             return Err(invalid("Token is not active"));
         }
-        if !tx.family_active(&old.family_id).await? {
-            return Err(invalid("Token is not active"));
-        }
-        let session = match &old.session_id {
-            Some(sid) => {
-                let s = tx.session_by_id(sid).await?;
-                let live = s.filter(|s| !s.revoked && s.expires_at > now);
-                match live {
-                    Some(s) => Some(s),
-                    None => return Err(invalid("Session not active")),
-                }
-            }
-            None => None,
+        // `rotate_refresh` already refused a revoked family or session; one read brings the user
+        // and the session together.
+        let (user, session) = tx
+            .user_with_session(&old.user_id, old.session_id.as_ref())
+            .await?
+            .filter(|(u, _)| u.enabled)
+            .ok_or_else(|| invalid("User disabled"))?;
+        let session = match (&old.session_id, session) {
+            (None, _) => None,
+            (Some(_), Some(s)) if !s.revoked && s.expires_at > now => Some(s),
+            (Some(_), _) => return Err(invalid("Session not active")),
         };
         let original = ScopeSet::parse(&old.scope).unwrap_or_default();
         let scope_set = match scope {
@@ -81,11 +83,6 @@ impl App {
             }
             None => original,
         };
-        let user = tx
-            .user_by_id(&old.user_id)
-            .await?
-            .filter(|u| u.enabled)
-            .ok_or_else(|| invalid("User disabled"))?;
         let issue = Issue {
             client,
             user: &user,
@@ -97,7 +94,9 @@ impl App {
         };
         let (raw_new, record) = self.new_refresh(realm, &issue, &old.family_id);
         tx.insert_refresh(&record).await?;
-        if let Some(s) = &session {
+        // `last_seen` is informational (idle expiry rides on each token's own expiry), so it is
+        // written at most once a minute per session rather than on every rotation.
+        if let Some(s) = session.as_ref().filter(|s| now - s.last_seen >= TOUCH_EVERY) {
             tx.touch_session(&s.id, now).await?;
         }
         tx.commit().await?;

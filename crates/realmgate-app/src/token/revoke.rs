@@ -39,6 +39,7 @@ impl App {
                 tx.revoke_jti(&jti, exp).await?;
             }
             tx.commit().await?;
+            self.subjects_changed(realm.id()).await;
             return Ok(());
         }
         let mut tx = self.store().realm(realm.id()).await?;
@@ -54,6 +55,7 @@ impl App {
         tx.revoke_family(&FamilyId(rt.family_id.0.clone()), now)
             .await?;
         tx.commit().await?;
+        self.subjects_changed(realm.id()).await;
         Ok(())
     }
 }

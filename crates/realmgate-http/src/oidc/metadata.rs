@@ -58,7 +58,7 @@ pub async fn jwks(
     headers: HeaderMap,
 ) -> Result<Response, OAuthJson> {
     let ctx = app.realm(&realm).await?;
-    let keys = app.jwks(ctx.id()).await?;
+    let keys = app.jwks(&ctx).await?;
     Ok(cached_json(
         &headers,
         keys.jwks.clone(),

@@ -19,6 +19,11 @@ async fn logout_with_id_token_hint_redirects_and_ends_the_session() {
     let code = query(page.location.as_deref().unwrap())["code"].clone();
     let (_, tokens) = exchange(&w, &code, &verifier).await;
     let id_token = tokens["id_token"].as_str().unwrap();
+    // Seen live first, so the node caches the token's state: logout must drop it.
+    assert_eq!(
+        introspect(&w, tokens["access_token"].as_str().unwrap()).await["active"],
+        true
+    );
 
     let url = format!(
         "{}?id_token_hint={id_token}&post_logout_redirect_uri={}&state=bye1",

@@ -3,7 +3,9 @@
 use super::found;
 use crate::row::{RowExt, contains_pattern, exact_pattern, flag, json, page};
 use crate::{RealmTx, StoreError};
-use realmgate_domain::{ClientUuid, CredentialId, PasswordCredential, User, UserId};
+use realmgate_domain::{
+    ClientUuid, CredentialId, PasswordCredential, SessionId, User, UserId, UserSession,
+};
 use sqlx::any::AnyRow;
 
 /// Filters for [`RealmTx::search_users`] / [`RealmTx::count_users`]; all given filters must match.
@@ -133,6 +135,48 @@ impl RealmTx {
         .fetch_optional(db)
         .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// The user and, when `session` is given, that session of the same realm, in one round trip
+    /// (the refresh grant's read). The session is `None` when absent.
+    pub async fn user_with_session(
+        &mut self,
+        id: &UserId,
+        session: Option<&SessionId>,
+    ) -> Result<Option<(User, Option<UserSession>)>, StoreError> {
+        let (realm, db) = self.parts();
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_cols!(),
+            ", s.id AS s_id, s.user_id AS s_user_id, s.auth_time AS s_auth_time, \
+             s.last_seen AS s_last_seen, s.expires_at AS s_expires_at, s.amr AS s_amr, \
+             s.revoked AS s_revoked \
+             FROM users u LEFT JOIN user_sessions s \
+             ON s.realm_id = u.realm_id AND s.id = $3 \
+             WHERE u.realm_id = $1 AND u.id = $2"
+        ))
+        .bind(realm)
+        .bind(id.as_str())
+        .bind(session.map(SessionId::as_str))
+        .fetch_optional(db)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let user = user_from_row(&row)?;
+        let session = match row.opt_text("s_id")? {
+            Some(sid) => Some(UserSession {
+                id: SessionId(sid),
+                user_id: UserId(row.text("s_user_id")?),
+                auth_time: row.int("s_auth_time")?,
+                last_seen: row.int("s_last_seen")?,
+                expires_at: row.int("s_expires_at")?,
+                amr: row.json("s_amr")?,
+                revoked: row.flag("s_revoked")?,
+            }),
+            None => None,
+        };
+        Ok(Some((user, session)))
     }
 
     /// Exact match; usernames are stored lower-cased, so the caller lower-cases too.
