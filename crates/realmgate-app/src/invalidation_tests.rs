@@ -100,3 +100,76 @@ async fn a_change_on_one_node_drops_the_other_nodes_cache() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_user_change_on_one_node_drops_the_other_nodes_cached_user() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let master = MasterKey::generate();
+    let (a, b) = (node(&store, &master), node(&store, &master));
+    b.spawn_invalidation_listener().await.unwrap();
+    let realm = a
+        .create_realm(RealmInput {
+            name: Some("subjects".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    let mut user = realmgate_domain::User {
+        id: realmgate_domain::UserId::new(),
+        username: "ann".into(),
+        email: None,
+        email_verified: false,
+        first_name: Some("Ann".into()),
+        last_name: None,
+        enabled: true,
+        attributes: Default::default(),
+        service_account_client: None,
+        created_at: 1_800_000_000,
+    };
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.insert_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let ctx = b.realm("subjects").await.unwrap();
+    let cached = b.cached_user(&ctx, &user.id).await.unwrap().unwrap();
+    assert_eq!(cached.first_name.as_deref(), Some("Ann"));
+
+    // A disables the user behind B's back: B keeps its copy until A publishes the change.
+    user.enabled = false;
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.update_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        b.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+    a.subjects_changed(&realm.id).await;
+    until("B re-reads the disabled user", async || {
+        !b.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_load_that_raced_with_a_revocation_is_not_cached() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let a = node(&store, &MasterKey::generate());
+    let realm = realmgate_domain::RealmId::new();
+    let generation = a.caches().subjects_generation();
+    // A revocation lands between the load's read and its insert.
+    a.caches()
+        .apply(&Invalidation::Subjects {
+            realm: realm.clone(),
+        })
+        .await;
+    assert!(!a.caches().subjects_unchanged(generation));
+    let fresh = a.caches().subjects_generation();
+    assert!(a.caches().subjects_unchanged(fresh));
+}
