@@ -86,7 +86,9 @@ impl Caches {
         let rid = id.clone();
         let _ = self.users.invalidate_entries_if(move |k, _| k.0 == rid);
         let rid = id.clone();
-        let _ = self.token_state.invalidate_entries_if(move |k, _| k.0 == rid);
+        let _ = self
+            .token_state
+            .invalidate_entries_if(move |k, _| k.0 == rid);
     }
 
     /// Drops everything cached for a realm (rename, delete, settings change).
@@ -115,12 +117,24 @@ const SUBJECT_TTL: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "k")]
 pub enum Invalidation {
-    Realm { name: String, id: RealmId },
-    Client { realm: RealmId, client_id: String },
-    Roles { realm: RealmId },
-    Keys { realm: RealmId },
+    Realm {
+        name: String,
+        id: RealmId,
+    },
+    Client {
+        realm: RealmId,
+        client_id: String,
+    },
+    Roles {
+        realm: RealmId,
+    },
+    Keys {
+        realm: RealmId,
+    },
     /// A user changed, or a token, family or session was revoked, in this realm.
-    Subjects { realm: RealmId },
+    Subjects {
+        realm: RealmId,
+    },
 }
 
 impl Caches {

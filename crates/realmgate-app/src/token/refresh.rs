@@ -96,7 +96,10 @@ impl App {
         tx.insert_refresh(&record).await?;
         // `last_seen` is informational (idle expiry rides on each token's own expiry), so it is
         // written at most once a minute per session rather than on every rotation.
-        if let Some(s) = session.as_ref().filter(|s| now - s.last_seen >= TOUCH_EVERY) {
+        if let Some(s) = session
+            .as_ref()
+            .filter(|s| now - s.last_seen >= TOUCH_EVERY)
+        {
             tx.touch_session(&s.id, now).await?;
         }
         tx.commit().await?;
