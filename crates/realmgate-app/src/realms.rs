@@ -5,6 +5,7 @@ use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{
     Client, ClientAuthMethod, ClientUuid, Realm, RealmId, RealmName, RealmSettings, Role, RoleId,
 };
+use realmgate_store::StoreError;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -84,8 +85,19 @@ impl App {
             .await?)
     }
 
-    /// Creates a realm with its built-in roles and the `realm-management` client: 6 inserts.
+    /// Creates a realm with its built-in roles and the `realm-management` client: 6 inserts. The
+    /// store places it on a shard (the lowest realm count per weight).
     pub async fn create_realm(&self, input: RealmInput) -> Result<Realm, AppError> {
+        self.create_realm_on(input, None).await
+    }
+
+    /// [`App::create_realm`] on the named shard (`None`: placement decides). An unknown or
+    /// draining shard is an invalid request.
+    pub async fn create_realm_on(
+        &self,
+        input: RealmInput,
+        shard: Option<&str>,
+    ) -> Result<Realm, AppError> {
         let name = RealmName::parse(input.name.as_deref().unwrap_or(""))?;
         let now = self.now();
         let realm = Realm {
@@ -96,8 +108,14 @@ impl App {
             settings: input.settings.unwrap_or_default(),
             created_at: now,
         };
+        // The directory row carries the shard; seeding below goes through the realm's route.
         let mut sys = self.store().system().await?;
-        sys.insert_realm(&realm).await?;
+        sys.insert_realm_on(&realm, shard)
+            .await
+            .map_err(|e| match e {
+                StoreError::Shard(msg) => AppError::Invalid(msg),
+                other => other.into(),
+            })?;
         sys.commit().await?;
 
         let seeded = self.seed_realm(&realm).await;

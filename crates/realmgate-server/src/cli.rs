@@ -50,6 +50,9 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCmd),
+    /// Manage database shards (`[[database.shards]]`).
+    #[command(subcommand)]
+    Shard(crate::cli_shard::ShardCmd),
 }
 
 #[derive(Debug, Args)]
@@ -68,10 +71,24 @@ pub enum RealmCmd {
         name: String,
         #[arg(long)]
         display_name: Option<String>,
+        /// The shard to place the realm on (default: the least loaded by weight).
+        #[arg(long)]
+        shard: Option<String>,
     },
+    /// List realms: name, id, enabled, shard.
     List,
     Delete {
         name: String,
+    },
+    /// Move a realm to another shard; re-run it after any failure.
+    Move {
+        name: String,
+        /// The target shard.
+        #[arg(long)]
+        to: String,
+        /// The longest the realm's requests may be held back, e.g. `5s` or `500ms`.
+        #[arg(long, default_value = "5s", value_parser = crate::cli_shard::parse_duration)]
+        max_pause: std::time::Duration,
     },
 }
 
@@ -187,8 +204,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let app = build_app(&cfg, system_clock()).await?;
             app.store().close().await;
             println!("migrations applied to {}", redact(&cfg.database_url()));
+            for shard in &cfg.database.shards {
+                println!(
+                    "migrations applied to shard {} ({})",
+                    shard.name,
+                    redact(&shard.url)
+                );
+            }
             Ok(())
         }
+        Command::Realm(RealmCmd::Move {
+            name,
+            to,
+            max_pause,
+        }) => crate::cli_shard::realm_move(&cfg, &name, &to, max_pause).await,
         Command::Realm(cmd) => {
             with_app(&cfg, |app| async move { realm_cmd(&app, cmd).await }).await
         }
@@ -196,6 +225,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             with_app(&cfg, |app| async move { client_cmd(&app, cmd).await }).await
         }
         Command::User(cmd) => with_app(&cfg, |app| async move { user_cmd(&app, cmd).await }).await,
+        Command::Shard(cmd) => crate::cli_shard::shard_cmd(&cfg, cmd).await,
         Command::Keys(KeysCmd::Rotate { realm, alg }) => {
             with_app(&cfg, |app| async move {
                 let admin = app
@@ -240,28 +270,43 @@ where
 
 async fn realm_cmd(app: &App, cmd: RealmCmd) -> anyhow::Result<()> {
     match cmd {
-        RealmCmd::Create { name, display_name } => {
+        RealmCmd::Create {
+            name,
+            display_name,
+            shard,
+        } => {
+            if let Some(shard) = &shard {
+                crate::cli_shard::check_configured(app.store(), shard)?;
+            }
             let r = app
-                .create_realm(RealmInput {
-                    name: Some(name),
-                    display_name,
-                    ..RealmInput::default()
-                })
+                .create_realm_on(
+                    RealmInput {
+                        name: Some(name),
+                        display_name,
+                        ..RealmInput::default()
+                    },
+                    shard.as_deref(),
+                )
                 .await
                 .map_err(app_err)?;
-            println!("created realm {} ({})", r.name, r.id);
+            let (placed, _) = app.store().realm_shard(&r.id).await?;
+            println!("created realm {} ({}) on shard {placed}", r.name, r.id);
             println!("issuer: {}", app.issuer_for(r.name.as_str()));
         }
         RealmCmd::List => {
             for r in app.list_realms().await.map_err(app_err)? {
+                let (shard, moving_to) = app.store().realm_shard(&r.id).await?;
+                let moving = moving_to.map(|m| format!(" (moving to {m})"));
                 println!(
-                    "{}\t{}\t{}",
+                    "{}\t{}\t{}\t{shard}{}",
                     r.name,
                     r.id,
-                    if r.enabled { "enabled" } else { "disabled" }
+                    if r.enabled { "enabled" } else { "disabled" },
+                    moving.unwrap_or_default()
                 );
             }
         }
+        RealmCmd::Move { .. } => unreachable_move()?,
         RealmCmd::Delete { name } => {
             app.delete_realm(&name).await.map_err(app_err)?;
             println!("deleted realm {name}");
@@ -385,13 +430,12 @@ async fn user_cmd(app: &App, cmd: UserCmd) -> anyhow::Result<()> {
 }
 
 fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    crate::config::redact_url(url)
+}
+
+/// `realm move` runs on the store alone (see `run`), never through `realm_cmd`.
+fn unreachable_move() -> anyhow::Result<()> {
+    anyhow::bail!("realm move is handled without the app")
 }
 
 async fn serve(mut cfg: Config, args: ServeArgs) -> anyhow::Result<()> {

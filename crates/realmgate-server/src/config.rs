@@ -27,9 +27,53 @@ pub struct Config {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// A `postgres://` URL. Unset: the embedded SQLite store in the data directory.
+    /// A `postgres://` URL. Unset: the embedded SQLite store in the data directory. With shards,
+    /// this is the `default` shard and hosts the directory.
     pub url: Option<String>,
+    /// Connections per pool (one pool per shard).
     pub max_connections: Option<u32>,
+    /// Placement weight of the `default` shard (default 1).
+    pub weight: Option<u32>,
+    /// More Postgres databases to place realms on (`[[database.shards]]`).
+    pub shards: Vec<ShardConfig>,
+}
+
+/// One `[[database.shards]]` entry.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardConfig {
+    /// Unique; 1-63 characters of a-z, 0-9, '-', '_'; `default` is `database.url`'s.
+    pub name: String,
+    /// A `postgres://` URL (may carry a password: never logged).
+    pub url: String,
+    /// Placement weight (≥ 1): new realms go where `realms / weight` is lowest.
+    #[serde(default = "one")]
+    pub weight: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+impl std::fmt::Debug for ShardConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShardConfig")
+            .field("name", &self.name)
+            .field("url", &redact_url(&self.url))
+            .field("weight", &self.weight)
+            .finish()
+    }
+}
+
+/// The URL with its password (if any) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 #[derive(Clone, Deserialize)]
@@ -189,10 +233,72 @@ impl Config {
         {
             bail!("database.url must be a postgres:// (or sqlite:) URL");
         }
+        self.validate_shards()?;
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             bail!("log.format must be 'pretty' or 'json'");
         }
         Ok(())
+    }
+
+    fn validate_shards(&self) -> anyhow::Result<()> {
+        let db = &self.database;
+        if db.weight == Some(0) {
+            bail!("database.weight must be at least 1");
+        }
+        if db.shards.is_empty() {
+            return Ok(());
+        }
+        let postgres = |u: &str| u.starts_with("postgres://") || u.starts_with("postgresql://");
+        if !db.url.as_deref().is_some_and(postgres) {
+            bail!(
+                "database.shards needs database.url to be a postgres:// URL: \
+                 sharding is not available with the embedded SQLite store"
+            );
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for shard in &db.shards {
+            let name = &shard.name;
+            if name == realmgate_store::DEFAULT_SHARD {
+                bail!("database.shards: the name 'default' is reserved for database.url");
+            }
+            if !realmgate_store::valid_shard_name(name) {
+                bail!(
+                    "database.shards: name '{name}' must be 1-63 characters of a-z, 0-9, '-', '_'"
+                );
+            }
+            if !names.insert(name.as_str()) {
+                bail!("database.shards: the name '{name}' is used twice");
+            }
+            if shard.weight == 0 {
+                bail!("database.shards: shard '{name}' needs a weight of at least 1");
+            }
+            if !postgres(&shard.url) {
+                bail!("database.shards: shard '{name}' needs a postgres:// URL");
+            }
+        }
+        Ok(())
+    }
+
+    /// The configured shards other than `default`, as the store takes them.
+    pub fn shard_specs(&self) -> Vec<realmgate_store::ShardSpec> {
+        self.database
+            .shards
+            .iter()
+            .map(|s| realmgate_store::ShardSpec {
+                name: s.name.clone(),
+                url: s.url.clone(),
+                weight: s.weight,
+            })
+            .collect()
+    }
+
+    /// The (redacted) URL of a configured shard, `default` included.
+    pub fn shard_url_redacted(&self, name: &str) -> Option<String> {
+        if name == realmgate_store::DEFAULT_SHARD {
+            return Some(redact_url(&self.database_url()));
+        }
+        let shard = self.database.shards.iter().find(|s| s.name == name)?;
+        Some(redact_url(&shard.url))
     }
 
     pub fn public_url(&self) -> String {
@@ -230,6 +336,70 @@ mod tests {
         );
         let err = toml::from_str::<Config>("[database]\nuri = \"x\"").err();
         assert!(err.map(|e| e.to_string().contains("uri")).unwrap_or(false));
+    }
+
+    fn with_shards(toml_text: &str) -> anyhow::Result<Config> {
+        let cfg: Config = toml::from_str(toml_text)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    #[test]
+    fn database_shards_are_validated() {
+        let base = "[database]\nurl = \"postgres://rg:pw@db/rg\"\n";
+        let ok = with_shards(&format!(
+            "{base}[[database.shards]]\nname = \"s2\"\nurl = \"postgres://rg:secret@db2/rg\"\nweight = 2\n\
+             [[database.shards]]\nname = \"s3\"\nurl = \"postgres://db3/rg\"\n"
+        ));
+        let cfg = ok.unwrap_or_default();
+        assert_eq!(cfg.database.shards.len(), 2);
+        assert_eq!(cfg.database.shards[1].weight, 1);
+        assert!(!format!("{cfg:?}").contains("secret"));
+        let err = |text: String| with_shards(&text).err().map(|e| e.to_string());
+        let bad = [
+            (
+                format!(
+                    "{base}[[database.shards]]\nname = \"default\"\nurl = \"postgres://x/y\"\n"
+                ),
+                "reserved",
+            ),
+            (
+                format!(
+                    "{base}[[database.shards]]\nname = \"a\"\nurl = \"postgres://x/y\"\n[[database.shards]]\nname = \"a\"\nurl = \"postgres://x/z\"\n"
+                ),
+                "twice",
+            ),
+            (
+                format!(
+                    "{base}[[database.shards]]\nname = \"a\"\nurl = \"postgres://x/y\"\nweight = 0\n"
+                ),
+                "weight",
+            ),
+            (
+                format!(
+                    "{base}[[database.shards]]\nname = \"Bad Name\"\nurl = \"postgres://x/y\"\n"
+                ),
+                "1-63",
+            ),
+            (
+                format!("{base}[[database.shards]]\nname = \"a\"\nurl = \"sqlite://x.db\"\n"),
+                "postgres://",
+            ),
+            (
+                "[[database.shards]]\nname = \"a\"\nurl = \"postgres://x/y\"\n".to_owned(),
+                "SQLite",
+            ),
+            (
+                format!(
+                    "{base}[[database.shards]]\nname = \"a\"\nurl = \"postgres://x/y\"\nport = 1\n"
+                ),
+                "unknown field",
+            ),
+        ];
+        for (text, want) in bad {
+            let got = err(text.clone()).unwrap_or_default();
+            assert!(got.contains(want), "{text}: {got}");
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! `realmgate-server` wires Realmgate together: configuration, telemetry, the store, the master
 //! key, the app and its HTTP surface, and the command line (`serve`, `migrate`, `realm`,
-//! `client`, `user`, `keys`). The binary is `realmgate`; [`Server`] lets tests and embedding
+//! `client`, `user`, `keys`, `shard`). The binary is `realmgate`; [`Server`] lets tests and embedding
 //! applications start the same thing in-process.
 
 pub mod cli;
+mod cli_shard;
 pub mod config;
 pub mod telemetry;
 
@@ -40,14 +41,7 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ap
             key
         }
     };
-    let max = cfg
-        .database
-        .max_connections
-        .unwrap_or(if cfg.database.url.is_some() { 32 } else { 8 });
-    let store = Store::open(&cfg.database_url(), max)
-        .await
-        .context("opening the store")?;
-    store.migrate().await.context("applying migrations")?;
+    let store = open_store(cfg).await?;
     let p = &cfg.passwords;
     let params = PasswordParams {
         m_cost: p.memory_kib,
@@ -63,6 +57,26 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ap
     let mut app_cfg = AppConfig::new(&cfg.public_url());
     app_cfg.cache_capacity = cfg.cache_capacity;
     Ok(App::new(store, master, hasher, clock, app_cfg))
+}
+
+/// Opens the store — the directory shard at `database.url` plus every `[[database.shards]]`
+/// entry — migrates every shard and registers the configured shards in the directory.
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    cfg.validate()?;
+    let max = cfg
+        .database
+        .max_connections
+        .unwrap_or(if cfg.database.url.is_some() { 32 } else { 8 });
+    let store = Store::open_sharded(
+        &cfg.database_url(),
+        cfg.database.weight.unwrap_or(1),
+        &cfg.shard_specs(),
+        max,
+    )
+    .await
+    .context("opening the store")?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
 }
 
 /// A running server.

@@ -16,12 +16,21 @@ pub enum StoreError {
     /// A stored value could not be decoded into its domain type.
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A sharding problem, worded for the operator: an unknown or draining shard, a realm move
+    /// that could not pause the realm in time or was interrupted.
+    #[error("{0}")]
+    Shard(String),
 }
 
 impl StoreError {
     /// A configuration problem (bad URL, missing test variable) reported through [`StoreError::Db`].
     pub(crate) fn config(msg: impl Into<String>) -> Self {
         StoreError::Db(sqlx::Error::Configuration(msg.into().into()))
+    }
+
+    /// A [`StoreError::Shard`].
+    pub(crate) fn shard(msg: impl Into<String>) -> Self {
+        StoreError::Shard(msg.into())
     }
 }
 

@@ -33,12 +33,12 @@ impl Store {
                 sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(CHANNEL)
                     .bind(payload)
-                    .execute(self.inner_pool())
+                    .execute(self.directory().pool())
                     .await?;
             }
             Backend::Sqlite => {
                 // No receiver is fine: nothing is cached anywhere yet.
-                let _ = self.local_channel().send(payload.to_owned());
+                let _ = self.directory().local_channel().send(payload.to_owned());
             }
         }
         Ok(())
@@ -48,11 +48,14 @@ impl Store {
     pub async fn subscribe(&self) -> Result<Subscription, StoreError> {
         match self.backend() {
             Backend::Postgres => {
-                let mut listener = sqlx::postgres::PgListener::connect(self.url()).await?;
+                let mut listener =
+                    sqlx::postgres::PgListener::connect(self.directory().url()).await?;
                 listener.listen(CHANNEL).await?;
                 Ok(Subscription::Postgres(Box::new(listener)))
             }
-            Backend::Sqlite => Ok(Subscription::Local(self.local_channel().subscribe())),
+            Backend::Sqlite => Ok(Subscription::Local(
+                self.directory().local_channel().subscribe(),
+            )),
         }
     }
 }

@@ -1,159 +1,130 @@
-//! [`Store`]: the connection pool, backend detection, per-connection session setup, migrations and
-//! the two ways into the data — a realm-scoped transaction or the named system handle.
+//! [`Store`]: the shards (one [`Shard`] per database, `default` hosting the directory), the realm →
+//! shard routes, migrations and the two ways into the data — a realm-scoped transaction, routed
+//! to the realm's shard, or the named system handle on the directory.
 
+use crate::router::Routes;
+use crate::shard::{Backend, DEFAULT_SHARD, Shard, ShardSpec, canonical_realm};
 use crate::{RealmTx, StoreError, SystemTx};
 use realmgate_domain::RealmId;
-use sqlx::AnyConnection;
-use sqlx::any::AnyPoolOptions;
-use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, AssertSqlSafe, Executor};
+use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
-
-/// Per-connection SQLite setup. `journal_mode=WAL` is persistent in the file and set once in
-/// [`Store::open`]; switching it needs an exclusive lock that `busy_timeout` does not wait for.
-const SQLITE_SESSION: &str =
-    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;";
-
-/// The application role realm and system transactions switch to on Postgres, so that row-level
-/// security applies even when the pool connects as a superuser (who bypasses it, FORCE or not).
-const APP_ROLE_CHECK: &str = "SELECT COUNT(*) AS n FROM pg_roles r \
-     WHERE r.rolname = 'realmgate_app' AND pg_has_role(current_user, r.oid, 'MEMBER')";
-const BYPASS_CHECK: &str = "SELECT COUNT(*) AS n FROM pg_roles \
-     WHERE rolname = current_user AND (rolsuper OR rolbypassrls)";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    fn of_url(url: &str) -> Result<Backend, StoreError> {
-        if url.starts_with("sqlite:") {
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Backend::Postgres)
-        } else {
-            Err(StoreError::config(
-                "database url must start with sqlite: or postgres://",
-            ))
-        }
-    }
-}
-
-/// The database: a pool plus what it learned about the backend. Cheap to clone.
+/// The database(s): the directory shard plus every configured shard. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
 }
 
 struct Inner {
-    pool: AnyPool,
-    backend: Backend,
-    /// Postgres only: `realmgate_app` exists and the connected user may `SET ROLE` to it.
-    app_role: AtomicBool,
-    /// Where to open a `LISTEN` connection (Postgres) for change notifications.
-    pub(crate) url: String,
-    /// SQLite: change notifications stay in this process.
-    pub(crate) local: tokio::sync::broadcast::Sender<String>,
+    /// The `default` shard: `database.url`, which also hosts the directory.
+    directory: Shard,
+    /// Every shard by name, `default` included.
+    shards: BTreeMap<String, Shard>,
+    /// Realm → shard name, filled from the directory.
+    routes: Routes,
+    /// Recent per-shard realm counts for placement (see `placement.rs`).
+    pub(crate) counts: crate::placement::CountCache,
 }
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store")
-            .field("backend", &self.inner.backend)
+            .field("backend", &self.backend())
+            .field("shards", &self.inner.shards.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
 
 impl Store {
     /// Opens a pool on `sqlite://path/to/realmgate.db` (file and directories are created when
-    /// missing; `sqlite::memory:` works too) or `postgres://...`. Does not migrate.
+    /// missing; `sqlite::memory:` works too) or `postgres://...`: a single shard, `default`. Does
+    /// not migrate.
     pub async fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
-        sqlx::any::install_default_drivers(); // idempotent
-        let backend = Backend::of_url(url)?;
-        let url = match backend {
-            Backend::Sqlite => prepare_sqlite_url(url).await?,
-            Backend::Postgres => url.to_owned(),
+        Self::open_sharded(url, 1, &[], max_connections).await
+    }
+
+    /// Opens the directory shard (`default_url`, named `default`, weighted `default_weight`) and
+    /// every other shard, each with its own pool of `max_connections`. Shards are Postgres only;
+    /// names must be unique and `default` is reserved. Does not migrate.
+    pub async fn open_sharded(
+        default_url: &str,
+        default_weight: u32,
+        shards: &[ShardSpec],
+        max_connections: u32,
+    ) -> Result<Store, StoreError> {
+        let default = ShardSpec {
+            name: DEFAULT_SHARD.to_owned(),
+            url: default_url.to_owned(),
+            weight: default_weight,
         };
-        let sqlite = backend == Backend::Sqlite;
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .after_connect(move |conn: &mut AnyConnection, _meta| {
-                Box::pin(async move {
-                    if sqlite {
-                        conn.execute(SQLITE_SESSION).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await?;
-        if sqlite {
-            pool.execute("PRAGMA journal_mode = WAL").await?;
+        check_specs(&default, shards)?;
+        let directory = Shard::open(&default, max_connections).await?;
+        let mut all = BTreeMap::new();
+        all.insert(DEFAULT_SHARD.to_owned(), directory.clone());
+        for spec in shards {
+            let shard = Shard::open(spec, max_connections).await?;
+            all.insert(spec.name.clone(), shard);
         }
-        let store = Store {
+        Ok(Store {
             inner: Arc::new(Inner {
-                pool,
-                backend,
-                app_role: AtomicBool::new(false),
-                url: url.clone(),
-                local: tokio::sync::broadcast::channel(1024).0,
+                directory,
+                shards: all,
+                routes: Routes::default(),
+                counts: Default::default(),
             }),
-        };
-        store.detect_app_role().await?;
-        Ok(store)
+        })
     }
 
-    /// Applies the pending migrations of this backend; idempotent and safe to run concurrently
-    /// (Postgres takes an advisory lock).
+    pub(crate) fn counts(&self) -> &crate::placement::CountCache {
+        &self.inner.counts
+    }
+
+    /// Applies the pending migrations on every shard (idempotent and safe to run concurrently:
+    /// Postgres takes an advisory lock), then registers every configured shard in the directory
+    /// (inserted when missing, weight updated; the draining flag is kept).
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        let migrator = match self.inner.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&self.inner.pool).await?;
-        self.detect_app_role().await
-    }
-
-    pub(crate) fn inner_pool(&self) -> &AnyPool {
-        &self.inner.pool
-    }
-    pub(crate) fn url(&self) -> &str {
-        &self.inner.url
-    }
-    pub(crate) fn local_channel(&self) -> &tokio::sync::broadcast::Sender<String> {
-        &self.inner.local
-    }
-
-    pub fn backend(&self) -> Backend {
-        self.inner.backend
-    }
-
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.inner.pool.execute("SELECT 1").await?;
+        self.inner.directory.migrate().await?;
+        for shard in self.inner.shards.values() {
+            if shard.name() != DEFAULT_SHARD {
+                shard.migrate().await?;
+            }
+        }
+        for shard in self.inner.shards.values() {
+            self.register_shard(shard).await?;
+        }
         Ok(())
     }
 
-    /// The named cross-realm handle: the realm directory and realm lifecycle. Nothing else.
-    pub async fn system(&self) -> Result<SystemTx, StoreError> {
-        let begin = match (self.inner.backend, self.app_role()) {
-            (Backend::Sqlite, _) => "BEGIN IMMEDIATE",
-            (Backend::Postgres, true) => {
-                "BEGIN; SET LOCAL ROLE realmgate_app; SET LOCAL realmgate.system = 'on'"
-            }
-            (Backend::Postgres, false) => "BEGIN; SET LOCAL realmgate.system = 'on'",
-        };
-        let tx = self.inner.pool.begin_with(begin).await?;
-        Ok(SystemTx::new(tx))
+    pub fn backend(&self) -> Backend {
+        self.inner.directory.backend()
     }
 
-    /// A realm-scoped write transaction. On SQLite it starts with `BEGIN IMMEDIATE`, so concurrent
-    /// writers queue on `busy_timeout` instead of failing on a lock upgrade.
+    /// More than one shard is configured: realm transactions check the realm's fence.
+    pub fn is_sharded(&self) -> bool {
+        self.inner.shards.len() > 1
+    }
+
+    /// The configured shard names, `default` included, sorted.
+    pub fn shard_names(&self) -> Vec<String> {
+        self.inner.shards.keys().cloned().collect()
+    }
+
+    /// Pings every shard.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        for shard in self.inner.shards.values() {
+            shard.ping().await?;
+        }
+        Ok(())
+    }
+
+    /// The named cross-realm handle on the directory: realm directory and realm lifecycle.
+    pub async fn system(&self) -> Result<SystemTx, StoreError> {
+        self.inner.directory.system(self.clone()).await
+    }
+
+    /// A realm-scoped write transaction on the realm's shard. On SQLite it starts with
+    /// `BEGIN IMMEDIATE`, so concurrent writers queue on `busy_timeout` instead of failing on a
+    /// lock upgrade.
     pub async fn realm(&self, realm: &RealmId) -> Result<RealmTx, StoreError> {
         self.begin_realm(realm, true).await
     }
@@ -165,87 +136,90 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        self.inner.pool.close().await;
+        for shard in self.inner.shards.values() {
+            shard.close().await;
+        }
+    }
+
+    pub(crate) fn directory(&self) -> &Shard {
+        &self.inner.directory
+    }
+
+    pub(crate) fn routes(&self) -> &Routes {
+        &self.inner.routes
+    }
+
+    /// The configured shard `name`, or a clear error naming it.
+    pub(crate) fn shard(&self, name: &str) -> Result<&Shard, StoreError> {
+        self.inner.shards.get(name).ok_or_else(|| {
+            StoreError::shard(format!(
+                "shard '{name}' is not configured (configured: {})",
+                self.shard_names().join(", ")
+            ))
+        })
+    }
+
+    pub(crate) fn shards(&self) -> impl Iterator<Item = &Shard> {
+        self.inner.shards.values()
     }
 
     async fn begin_realm(&self, realm: &RealmId, write: bool) -> Result<RealmTx, StoreError> {
         let realm = canonical_realm(realm)?;
-        let tx = match self.inner.backend {
-            Backend::Sqlite if write => self.inner.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Sqlite => self.inner.pool.begin().await?,
-            Backend::Postgres => {
-                let role = if self.app_role() {
-                    "SET LOCAL ROLE realmgate_app; "
-                } else {
-                    ""
-                };
-                // Citus forwards SET LOCAL to the workers, not set_config(); the id is a
-                // canonical UUID (hex digits and dashes), so the quoted literal is safe.
-                let begin = format!("BEGIN; {role}SET LOCAL realmgate.realm_id = '{realm}'");
-                self.inner.pool.begin_with(AssertSqlSafe(begin)).await?
-            }
-        };
-        Ok(RealmTx::new(realm, tx))
-    }
-
-    fn app_role(&self) -> bool {
-        self.inner.app_role.load(Ordering::Relaxed)
-    }
-
-    async fn detect_app_role(&self) -> Result<(), StoreError> {
-        if self.inner.backend != Backend::Postgres {
-            return Ok(());
+        if !self.is_sharded() {
+            // One database: no directory lookup, no fence — the hot path of a single shard.
+            return match self
+                .inner
+                .directory
+                .begin_realm(&realm, write, false)
+                .await?
+            {
+                Ok(tx) => Ok(tx),
+                Err(_) => Err(StoreError::NotFound),
+            };
         }
-        let n: i64 = sqlx::query_scalar(APP_ROLE_CHECK)
-            .fetch_one(&self.inner.pool)
-            .await?;
-        self.inner.app_role.store(n > 0, Ordering::Relaxed);
-        if n == 0 {
-            let bypass: i64 = sqlx::query_scalar(BYPASS_CHECK)
-                .fetch_one(&self.inner.pool)
-                .await?;
-            if bypass > 0 {
-                tracing::warn!(
-                    "connected as a superuser or BYPASSRLS role without the realmgate_app role: \
-                     row-level security is not enforced (run migrations to create the role)"
-                );
-            }
-        }
-        Ok(())
+        self.begin_routed(&realm, write).await
     }
 }
 
-/// Validates a realm id as a UUID and returns it in canonical (lower-case, hyphenated) form, the
-/// only form stored in `realm_id` columns and inlined into `SET LOCAL`.
-pub(crate) fn canonical_realm(realm: &RealmId) -> Result<RealmId, StoreError> {
-    let uuid = uuid::Uuid::parse_str(realm.as_str()).map_err(|_| StoreError::NotFound)?;
-    Ok(RealmId(uuid.hyphenated().to_string()))
+/// Shard names are short identifiers; `default` is `database.url`'s; weights are at least 1;
+/// more than one shard means Postgres everywhere.
+fn check_specs(default: &ShardSpec, shards: &[ShardSpec]) -> Result<(), StoreError> {
+    let mut seen = std::collections::BTreeSet::from([DEFAULT_SHARD]);
+    for spec in std::iter::once(default).chain(shards) {
+        if spec.weight == 0 {
+            return Err(StoreError::shard(format!(
+                "shard '{}': weight must be at least 1",
+                spec.name
+            )));
+        }
+        if !shards.is_empty() && Backend::of_url(&spec.url)? != Backend::Postgres {
+            return Err(StoreError::shard(
+                "shards need Postgres: every shard url (and database.url) must be postgres://",
+            ));
+        }
+    }
+    for spec in shards {
+        if !valid_shard_name(&spec.name) {
+            return Err(StoreError::shard(format!(
+                "shard name '{}' must be 1-63 characters of a-z, 0-9, '-' and '_'",
+                spec.name
+            )));
+        }
+        if !seen.insert(spec.name.as_str()) {
+            return Err(StoreError::shard(format!(
+                "shard name '{}' is used twice (or is the reserved 'default')",
+                spec.name
+            )));
+        }
+    }
+    Ok(())
 }
 
-/// Adds `mode=rwc` (create if missing) unless a mode is given and creates the file's directory.
-async fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    let (path, query) = match rest.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (rest, None),
-    };
-    let has_mode = query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("mode=")));
-    let memory =
-        path.is_empty() || path == ":memory:" || query.is_some_and(|q| q.contains("mode=memory"));
-    let dir = std::path::Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty());
-    if let Some(dir) = dir.filter(|_| !memory) {
-        tokio::fs::create_dir_all(dir)
-            .await
-            .map_err(|e| StoreError::config(format!("creating {}: {e}", dir.display())))?;
-    }
-    Ok(match (has_mode || memory, query.is_some()) {
-        (true, _) => url.to_owned(),
-        (false, true) => format!("{url}&mode=rwc"),
-        (false, false) => format!("{url}?mode=rwc"),
-    })
+/// 1–63 characters of `a-z`, `0-9`, `-`, `_`.
+pub fn valid_shard_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }

@@ -73,6 +73,23 @@ mod tests {
     }
 
     #[test]
+    fn shard_migration_is_the_same_on_both_backends() {
+        let pg = include_str!("../../../migrations/postgres/0002_shards.sql");
+        let sqlite = include_str!("../../../migrations/sqlite/0002_shards.sql");
+        for stmt in [
+            "ALTER TABLE realms ADD COLUMN shard TEXT NOT NULL DEFAULT 'default';",
+            "ALTER TABLE realms ADD COLUMN moving_to TEXT;",
+            "CREATE TABLE shards (",
+            "CREATE TABLE realm_fences (\n    realm_id TEXT NOT NULL,",
+            "CONSTRAINT realm_fences_pkey PRIMARY KEY (realm_id)",
+        ] {
+            assert!(pg.contains(stmt), "postgres lacks {stmt}");
+            assert!(sqlite.contains(stmt), "sqlite lacks {stmt}");
+        }
+        assert!(pg.contains("ERRCODE = 'RG001'"));
+    }
+
+    #[test]
     fn migrations_create_every_realm_table_with_rls() {
         let pg = include_str!("../../../migrations/postgres/0001_initial.sql");
         let sqlite = include_str!("../../../migrations/sqlite/0001_initial.sql");

@@ -1,9 +1,10 @@
 //! [`SystemTx`]: the named cross-realm handle. It serves the realm directory and realm lifecycle
-//! only; realm data is never read through it.
+//! only; realm data is never read through it. It runs on the directory shard; deleting a realm
+//! that lives on another shard purges its rows there after the directory row's deletion commits.
 
-use crate::pool::canonical_realm;
 use crate::row::{RowExt, flag, json, page};
-use crate::{StoreError, schema};
+use crate::shard::{DEFAULT_SHARD, canonical_realm};
+use crate::{Store, StoreError, schema};
 use realmgate_domain::{Realm, RealmId, RealmName};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -18,6 +19,9 @@ macro_rules! realm_cols {
 /// [`SystemTx::commit`] rolls back.
 pub struct SystemTx {
     tx: Transaction<'static, Any>,
+    store: Store,
+    /// Realms deleted in this transaction whose rows live on other shards: (shard, realm).
+    purge_after_commit: Vec<(String, RealmId)>,
 }
 
 impl std::fmt::Debug for SystemTx {
@@ -39,22 +43,42 @@ fn realm_from_row(row: &AnyRow) -> Result<Realm, StoreError> {
 }
 
 impl SystemTx {
-    pub(crate) fn new(tx: Transaction<'static, Any>) -> Self {
-        Self { tx }
+    pub(crate) fn new(tx: Transaction<'static, Any>, store: Store) -> Self {
+        Self {
+            tx,
+            store,
+            purge_after_commit: Vec::new(),
+        }
     }
 
+    /// Commits; then purges the rows of realms deleted here that live on other shards (a failure
+    /// there leaves unreachable rows behind, never a directory row without its realm).
     pub async fn commit(self) -> Result<(), StoreError> {
         self.tx.commit().await?;
+        for (shard, realm) in &self.purge_after_commit {
+            self.store.purge_realm_on(shard, realm).await?;
+        }
         Ok(())
     }
 
-    /// Inserts a directory row; the id must be a UUID (stored in canonical form).
-    /// `Conflict("realms_name")` when the name is taken.
+    /// Inserts a directory row on the shard placement picks (see [`SystemTx::insert_realm_on`]).
     pub async fn insert_realm(&mut self, r: &Realm) -> Result<(), StoreError> {
+        self.insert_realm_on(r, None).await.map(|_| ())
+    }
+
+    /// Inserts a directory row; the id must be a UUID (stored in canonical form). The realm goes
+    /// to `shard` when given, else to the non-draining shard with the lowest realm count per
+    /// weight; returns the shard. `Conflict("realms_name")` when the name is taken.
+    pub async fn insert_realm_on(
+        &mut self,
+        r: &Realm,
+        shard: Option<&str>,
+    ) -> Result<String, StoreError> {
         let id = canonical_realm(&r.id)?;
+        let shard = self.store.place_on(&mut self.tx, shard, None).await?;
         sqlx::query(
-            "INSERT INTO realms (id, name, display_name, enabled, settings, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO realms (id, name, display_name, enabled, settings, created_at, shard) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id.0)
         .bind(r.name.as_str())
@@ -62,9 +86,10 @@ impl SystemTx {
         .bind(flag(r.enabled))
         .bind(json(&r.settings)?)
         .bind(r.created_at)
+        .bind(shard.as_str())
         .execute(&mut *self.tx)
         .await?;
-        Ok(())
+        Ok(shard)
     }
 
     pub async fn realm_by_name(&mut self, name: &str) -> Result<Option<Realm>, StoreError> {
@@ -136,15 +161,30 @@ impl SystemTx {
         Ok(())
     }
 
-    /// Deletes every row of the realm from every realm table (one statement per table, children
-    /// first), then its directory row. `NotFound` if the directory row is absent.
+    /// Deletes the realm's directory row and every row of the realm from every realm table (one
+    /// statement per table, children first). Rows on the directory shard go in this transaction;
+    /// rows on another shard (or on the target of an unfinished move) go right after
+    /// [`SystemTx::commit`]. `NotFound` if the directory row is absent.
     pub async fn delete_realm(&mut self, id: &RealmId) -> Result<(), StoreError> {
         let id = canonical_realm(id)?;
-        for stmt in schema::PURGE_REALM {
-            sqlx::query(*stmt)
-                .bind(id.as_str())
-                .execute(&mut *self.tx)
-                .await?;
+        let row = sqlx::query("SELECT shard, moving_to FROM realms WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let shards = [Some(row.text("shard")?), row.opt_text("moving_to")?];
+        for shard in shards.into_iter().flatten() {
+            if shard == DEFAULT_SHARD {
+                for stmt in schema::PURGE_REALM {
+                    sqlx::query(*stmt)
+                        .bind(id.as_str())
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+            } else {
+                self.store.shard(&shard)?;
+                self.purge_after_commit.push((shard, id.clone()));
+            }
         }
         let done = sqlx::query("DELETE FROM realms WHERE id = $1")
             .bind(id.as_str())
@@ -153,6 +193,7 @@ impl SystemTx {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        self.store.routes().forget(&id);
         Ok(())
     }
 }

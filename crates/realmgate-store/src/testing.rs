@@ -1,7 +1,7 @@
 //! Test support (always compiled, tiny): a fresh database per test on the backend chosen by
 //! `REALMGATE_TEST_STORE` (`sqlite`, the default, or `postgres`).
 
-use crate::{Store, StoreError};
+use crate::{DEFAULT_SHARD, ShardSpec, Store, StoreError};
 use sqlx::{AnyConnection, AssertSqlSafe, Connection, Executor};
 
 /// Connections per test store: small, so many concurrent tests fit in Postgres' `max_connections`.
@@ -13,6 +13,48 @@ pub async fn fresh_test_store() -> Result<Store, StoreError> {
     let store = Store::open(&url, TEST_POOL).await?;
     store.migrate().await?;
     Ok(store)
+}
+
+/// Sharding needs Postgres: an error (for the test to fail with, never to skip on) naming what
+/// needs it unless `REALMGATE_TEST_STORE=postgres`.
+pub fn require_postgres(what: &str) -> Result<(), StoreError> {
+    match std::env::var("REALMGATE_TEST_STORE").as_deref() {
+        Ok("postgres") => Ok(()),
+        _ => Err(StoreError::config(format!(
+            "{what} needs Postgres: run with REALMGATE_TEST_STORE=postgres and \
+             REALMGATE_TEST_DATABASE_URL (`cargo xtask test` runs it in the Postgres pass only)"
+        ))),
+    }
+}
+
+/// A store over fresh Postgres databases, one per shard: `default` (weight `shards[0].1`) and
+/// the other names given, migrated. Also returns every shard's spec (`default` first), so tests
+/// can look at each database directly. Fails unless `REALMGATE_TEST_STORE=postgres`.
+pub async fn fresh_sharded_test_store(
+    shards: &[(&str, u32)],
+) -> Result<(Store, Vec<ShardSpec>), StoreError> {
+    require_postgres("a sharded store")?;
+    let mut specs = Vec::new();
+    for (name, weight) in shards {
+        specs.push(ShardSpec {
+            name: (*name).to_owned(),
+            url: fresh_database_url().await?,
+            weight: *weight,
+        });
+    }
+    let Some((default, others)) = specs.split_first() else {
+        return Err(StoreError::config(
+            "a sharded store needs at least one shard",
+        ));
+    };
+    if default.name != DEFAULT_SHARD {
+        return Err(StoreError::config(
+            "the first shard must be named 'default'",
+        ));
+    }
+    let store = Store::open_sharded(&default.url, default.weight, others, TEST_POOL).await?;
+    store.migrate().await?;
+    Ok((store, specs))
 }
 
 /// The URL of a new, empty (not migrated) database, for tests that start the whole server (which

@@ -59,6 +59,7 @@ impl TestApp {
             database: realmgate_server::config::DatabaseConfig {
                 url: Some(database_url.clone()),
                 max_connections: Some(8),
+                ..Default::default()
             },
             bootstrap: realmgate_server::config::BootstrapConfig {
                 admin_username: "admin".into(),

@@ -12,4 +12,5 @@ mod lifecycle;
 mod rls;
 mod roles;
 mod search;
+mod shards;
 mod tokens;
