@@ -26,6 +26,9 @@ pub struct RealmPatch {
     pub max_delta_time_seconds: Option<i64>,
     pub default_signature_algorithm: Option<String>,
     pub display_name_html: Option<String>,
+    /// On create only (our extension): the shard to place the realm on; placement decides when
+    /// absent. Ignored on update — moving a realm is `realmgate realm move`.
+    pub shard: Option<String>,
 }
 
 impl RealmPatch {
@@ -140,12 +143,16 @@ impl App {
             .ok_or_else(|| AppError::invalid("realm: name is required"))?;
         let mut settings = RealmSettings::default();
         patch.apply(&mut settings)?;
-        self.create_realm(RealmInput {
-            name: Some(name),
-            display_name: non_empty(patch.display_name),
-            enabled: patch.enabled,
-            settings: Some(settings),
-        })
+        let shard = non_empty(patch.shard);
+        self.create_realm_on(
+            RealmInput {
+                name: Some(name),
+                display_name: non_empty(patch.display_name),
+                enabled: patch.enabled,
+                settings: Some(settings),
+            },
+            shard.as_deref(),
+        )
         .await
     }
 }

@@ -33,6 +33,8 @@ pub struct RealmRep {
     pub max_failure_wait_seconds: Option<i64>,
     pub max_delta_time_seconds: Option<i64>,
     pub default_signature_algorithm: Option<String>,
+    /// Our extension, on create: the shard to place the realm on.
+    pub shard: Option<String>,
 }
 
 impl RealmRep {
@@ -63,6 +65,7 @@ impl From<RealmRep> for RealmPatch {
             max_delta_time_seconds: r.max_delta_time_seconds,
             default_signature_algorithm: r.default_signature_algorithm,
             display_name_html: r.display_name_html,
+            shard: r.shard,
         }
     }
 }

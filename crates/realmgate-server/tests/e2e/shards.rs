@@ -108,6 +108,28 @@ async fn shards_move_a_live_realm_with_the_cli_and_its_tokens_stay_valid() {
     app.create_user(&realm, "alice", PASSWORD).await;
     let home = cli.shard_of(&realm);
     assert_ne!(home, cli.shard_of(&other), "placement spreads realms");
+    // Explicit placement through the admin API (our `shard` extension of RealmRepresentation).
+    let (status, _, body) = app
+        .admin(
+            reqwest::Method::POST,
+            "",
+            Some(json!({ "realm": "pinned-s3", "shard": "s3" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(cli.shard_of("pinned-s3"), "s3");
+    let (status, _, body) = app
+        .admin(
+            reqwest::Method::POST,
+            "",
+            Some(json!({ "realm": "pinned-nowhere", "shard": "nowhere" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["errorMessage"].as_str().unwrap_or("").contains("nowhere"),
+        "{body}"
+    );
     let list = cli.run(&["shard", "list"]);
     for name in ["default", "s2", "s3"] {
         assert!(list.contains(&format!("{name}\t1\tno\t")), "{list}");
