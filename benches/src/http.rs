@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::HeaderMap;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue};
 use hyper::{Method, Request, Uri};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -24,25 +25,25 @@ pub enum ClientKind {
 /// Every request gives up after this long (counted as a `timeout` error).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A parsed endpoint, in the form each client wants.
+/// A parsed endpoint (hyper's form; the reqwest client converts it per request).
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     uri: Uri,
-    url: reqwest::Url,
 }
 
 impl Endpoint {
     pub fn parse(s: &str) -> Result<Self> {
         Ok(Self {
             uri: s.parse().with_context(|| format!("bad URI {s}"))?,
-            url: reqwest::Url::parse(s).with_context(|| format!("bad URL {s}"))?,
         })
     }
 }
 
-/// A response: status and the whole body (read so the connection goes back to the pool).
+/// A response: status, headers and the whole body (read so the connection goes back to the
+/// pool).
 pub struct Resp {
     pub status: u16,
+    pub headers: HeaderMap,
     pub body: Bytes,
 }
 
@@ -93,6 +94,7 @@ impl Http {
             ClientKind::Reqwest => Http::Reqwest(
                 reqwest::Client::builder()
                     .no_proxy()
+                    .redirect(reqwest::redirect::Policy::none())
                     .http1_only()
                     .tcp_nodelay(true)
                     .pool_max_idle_per_host(max_idle)
@@ -104,7 +106,26 @@ impl Http {
 
     /// GET `ep`, optionally with an `Authorization` header.
     pub async fn get(&self, ep: &Endpoint, auth: Option<&HeaderValue>) -> Result<Resp, SendError> {
-        self.send(Method::GET, ep, auth, None).await
+        self.send(Method::GET, ep, auth, None, None).await
+    }
+
+    /// GET `ep` with a `Cookie` header.
+    pub async fn get_with_cookie(
+        &self,
+        ep: &Endpoint,
+        cookie: Option<&HeaderValue>,
+    ) -> Result<Resp, SendError> {
+        self.send(Method::GET, ep, None, cookie, None).await
+    }
+
+    /// POST a form body to `ep` with a `Cookie` header (a browser submitting a page's form).
+    pub async fn post_form_with_cookie(
+        &self,
+        ep: &Endpoint,
+        cookie: Option<&HeaderValue>,
+        body: Bytes,
+    ) -> Result<Resp, SendError> {
+        self.send(Method::POST, ep, None, cookie, Some(body)).await
     }
 
     /// POST a form body to `ep`, optionally with an `Authorization` header.
@@ -114,7 +135,7 @@ impl Http {
         auth: Option<&HeaderValue>,
         body: Bytes,
     ) -> Result<Resp, SendError> {
-        self.send(Method::POST, ep, auth, Some(body)).await
+        self.send(Method::POST, ep, auth, None, Some(body)).await
     }
 
     async fn send(
@@ -122,6 +143,7 @@ impl Http {
         method: Method,
         ep: &Endpoint,
         auth: Option<&HeaderValue>,
+        cookie: Option<&HeaderValue>,
         body: Option<Bytes>,
     ) -> Result<Resp, SendError> {
         match self {
@@ -129,6 +151,9 @@ impl Http {
                 let mut req = Request::builder().method(method).uri(ep.uri.clone());
                 if let Some(a) = auth {
                     req = req.header(AUTHORIZATION, a.clone());
+                }
+                if let Some(c) = cookie {
+                    req = req.header(COOKIE, c.clone());
                 }
                 if body.is_some() {
                     req = req.header(CONTENT_TYPE, FORM.clone());
@@ -141,31 +166,44 @@ impl Http {
                         .request(req)
                         .await
                         .map_err(|e| SendError::Transport(format!("{e:?}")))?;
-                    let status = resp.status().as_u16();
-                    let body = resp
-                        .into_body()
+                    let (parts, body) = resp.into_parts();
+                    let body = body
                         .collect()
                         .await
                         .map_err(|e| SendError::Transport(e.to_string()))?
                         .to_bytes();
-                    Ok(Resp { status, body })
+                    Ok(Resp {
+                        status: parts.status.as_u16(),
+                        headers: parts.headers,
+                        body,
+                    })
                 };
                 tokio::time::timeout(REQUEST_TIMEOUT, work)
                     .await
                     .map_err(|_| SendError::Timeout)?
             }
             Http::Reqwest(client) => {
-                let mut req = client.request(method, ep.url.clone());
+                let url = reqwest::Url::parse(&ep.uri.to_string())
+                    .map_err(|e| SendError::Transport(e.to_string()))?;
+                let mut req = client.request(method, url);
                 if let Some(a) = auth {
                     req = req.header(AUTHORIZATION, a.clone());
+                }
+                if let Some(c) = cookie {
+                    req = req.header(COOKIE, c.clone());
                 }
                 if let Some(b) = body {
                     req = req.header(CONTENT_TYPE, FORM.clone()).body(b);
                 }
-                let resp = req.send().await.map_err(reqwest_error)?;
+                let mut resp = req.send().await.map_err(reqwest_error)?;
                 let status = resp.status().as_u16();
+                let headers = std::mem::take(resp.headers_mut());
                 let body = resp.bytes().await.map_err(reqwest_error)?;
-                Ok(Resp { status, body })
+                Ok(Resp {
+                    status,
+                    headers,
+                    body,
+                })
             }
         }
     }

@@ -3,19 +3,27 @@
 //!
 //! ```text
 //! cargo build --release -p realmgate-server
-//! cargo run --release -p realmgate-benches --bin loadbench -- --spawn --realms 100 \
+//! cargo run --release -p realmgate-benches --bin loadbench -- --spawn --realms 10000 \
 //!     --concurrency 32 --duration 10 --scenario all
 //! ```
 //!
 //! Traffic goes to loopback addresses only; every run is bounded in time and request count.
 //! See `docs/performance.md`.
 
+mod code_flow;
+mod curve;
 mod http;
 mod provision;
 mod report;
 mod scenario;
 mod server;
 mod stats;
+mod steps;
+mod users;
+mod warmup;
+
+#[cfg(test)]
+mod selftest;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -26,9 +34,11 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 
 use crate::http::{ClientKind, Http};
-use crate::provision::{Admin, realm_names};
-use crate::report::{Argon2Ceiling, Report, ServerInfo};
-use crate::scenario::{Picker, RealmEp, RunCfg, ScenarioArg, Target};
+use crate::provision::{Admin, Blueprint, ProvisionMode, UserPassword, realm_names};
+use crate::report::{Argon2Ceiling, Report, RestartInfo, ServerInfo};
+use crate::scenario::{RealmEp, RunCfg, ScenarioArg, Target};
+use crate::steps::StepCfg;
+use crate::users::Shared;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -62,8 +72,33 @@ pub struct Args {
     #[arg(long)]
     server_pid: Option<u32>,
     /// Realms to provision (each: one confidential client, one user).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 10_000)]
     realms: usize,
+    /// Scaling curve: provision incrementally to each of these realm counts on the same server
+    /// and run the scenarios over the first K realms at each (e.g. 10,1000,10000,100000);
+    /// overrides --realms.
+    #[arg(long)]
+    curve: Option<String>,
+    /// Most realms user tokens are taken from (userinfo, introspect, refresh; also the realms
+    /// whose JWKS the jwks scenario reads): each costs one argon2id login, so at large realm
+    /// counts a sample spread evenly over all realms is used.
+    #[arg(long, default_value_t = 1000)]
+    token_realms: usize,
+    /// `pipeline`: clients and users are created while later realms are being created;
+    /// `phased`: all realms first (a clean realm creation rate), then clients and users.
+    #[arg(long, value_enum, default_value = "pipeline")]
+    provision: ProvisionMode,
+    /// Send the users' password in plain text (the server hashes each one, ~25–45/s) instead
+    /// of importing one argon2id hash computed here.
+    #[arg(long)]
+    plain_passwords: bool,
+    /// With --spawn: don't restart the server on the same data at the end (startup time and
+    /// idle RSS with every realm present).
+    #[arg(long)]
+    no_restart: bool,
+    /// Seconds to let the restarted server idle before reading its RSS.
+    #[arg(long, default_value_t = 3.0)]
+    restart_idle: f64,
     #[arg(long, default_value = "lb")]
     realm_prefix: String,
     /// Closed-loop workers.
@@ -81,10 +116,11 @@ pub struct Args {
     /// Comma-separated scenarios.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "all")]
     scenario: Vec<ScenarioArg>,
-    /// Also set the bench client's ID token algorithm (RS256, ES256, EdDSA); by default the
-    /// realm's default (RS256) signs ID tokens, as in Keycloak.
-    #[arg(long)]
-    id_token_alg: Option<String>,
+    /// The bench client's ID token algorithm (RS256, ES256, EdDSA), or `realm` for the realm's
+    /// default (RS256, as in Keycloak). ES256 by default so that logins in realms outside the
+    /// token sample don't generate an RS256 key (~100 ms of CPU each) inside the measurements.
+    #[arg(long, default_value = "ES256")]
+    id_token_alg: String,
     /// Spread requests over realms by a Zipf law instead of uniformly.
     #[arg(long)]
     zipf: bool,
@@ -97,8 +133,8 @@ pub struct Args {
     /// gave ~35% more client-credentials throughput than 1 (docs/performance.md).
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Parallel admin and setup requests.
-    #[arg(long, default_value_t = 8)]
+    /// Parallel admin requests per provisioning stage, and parallel setup requests.
+    #[arg(long, default_value_t = 32)]
     setup_concurrency: usize,
     /// Before provisioning and each scenario, wait up to this many seconds for the machine to be
     /// idle (other processes under 10% CPU); 0 disables.
@@ -143,15 +179,24 @@ fn check_loopback(url: &str) -> Result<()> {
 }
 
 async fn run(args: Args) -> Result<()> {
-    if args.concurrency == 0 || args.realms == 0 {
-        bail!("--concurrency and --realms must be at least 1");
+    let steps = match &args.curve {
+        Some(c) => curve::parse_steps(c).map_err(anyhow::Error::msg)?,
+        None => vec![args.realms],
+    };
+    let total = steps.last().copied().unwrap_or(0);
+    if args.concurrency == 0 || total == 0 || args.token_realms == 0 {
+        bail!("--concurrency, --realms and --token-realms must be at least 1");
     }
     if !(args.duration > 0.0
         && args.duration <= 3600.0
         && args.warmup >= 0.0
-        && args.wait_idle >= 0.0)
+        && args.wait_idle >= 0.0
+        && (0.0..=600.0).contains(&args.restart_idle))
     {
-        bail!("--duration must be in (0, 3600] seconds, --warmup and --wait-idle non-negative");
+        bail!(
+            "--duration must be in (0, 3600] seconds, --warmup and --wait-idle non-negative, \
+             --restart-idle in [0, 600]"
+        );
     }
     let stamp = report::timestamp();
     std::fs::create_dir_all(&args.out)
@@ -159,7 +204,7 @@ async fn run(args: Args) -> Result<()> {
     let clk_tck = server::clock_ticks();
 
     // The server.
-    let (spawned, base, password, pid) = if args.spawn {
+    let (mut spawned, base, password, pid) = if args.spawn {
         let log = args.out.join(format!("loadbench-{stamp}-server.log"));
         eprintln!("starting {} ...", args.server_bin.display());
         let s = server::Spawned::start(&args.server_bin, args.database_url.as_deref(), log, &stamp)
@@ -190,8 +235,6 @@ async fn run(args: Args) -> Result<()> {
         )
     };
 
-    let result = drive(&args, &base, &password, pid, clk_tck, &stamp).await;
-
     let mut server_info = spawned.as_ref().map(|s| ServerInfo {
         pid: s.pid,
         store: if args.database_url.is_some() {
@@ -203,6 +246,17 @@ async fn run(args: Args) -> Result<()> {
         shutdown_ms: None,
         log: s.log_path.display().to_string(),
     });
+    let mut result = drive(&args, &steps, &base, &password, pid, clk_tck, &stamp).await;
+    if let (Ok(report), Some(s)) = (result.as_mut(), spawned.as_mut())
+        && !args.no_restart
+    {
+        eprintln!("restarting the server on the same data ({total} realms) ...");
+        match restart(s, &args, &base, total).await {
+            Ok(r) => report.restart = Some(r),
+            Err(e) => eprintln!("restart: {e:#}"),
+        }
+    }
+
     if let Some(s) = spawned {
         let log_path = s.log_path.clone();
         match s.stop().await {
@@ -229,13 +283,59 @@ async fn run(args: Args) -> Result<()> {
     let path = args.out.join(format!("loadbench-{stamp}.json"));
     std::fs::write(&path, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("wrote {}", path.display());
+    let md = args.out.join(format!("loadbench-{stamp}.md"));
+    std::fs::write(&md, report.markdown()).with_context(|| format!("writing {}", md.display()))?;
+    eprintln!("wrote {} and {}", path.display(), md.display());
     Ok(())
 }
 
-/// Provisioning, warm-up and every scenario against a ready server.
+/// Restarts the spawned server on its data, then reads its RSS when ready and after idling,
+/// and checks that the first and last realm still issue tokens.
+async fn restart(
+    s: &mut server::Spawned,
+    args: &Args,
+    base: &str,
+    total: usize,
+) -> Result<RestartInfo> {
+    let startup = s.restart().await?;
+    let rss_ready = server::proc_rss_kib(s.pid);
+    tokio::time::sleep(Duration::from_secs_f64(args.restart_idle)).await;
+    let rss_idle = server::proc_rss_kib(s.pid);
+    let http = reqwest::Client::builder().no_proxy().build()?;
+    let names = realm_names(&args.realm_prefix, total);
+    let mut tokens_ok = true;
+    for name in [names.first(), names.last()].into_iter().flatten() {
+        let ok = http
+            .post(format!(
+                "{base}/realms/{name}/protocol/openid-connect/token"
+            ))
+            .basic_auth(provision::CLIENT_ID, Some(provision::CLIENT_SECRET))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success());
+        tokens_ok &= ok;
+    }
+    let mib = |k: u64| k as f64 / 1024.0;
+    eprintln!(
+        "  ready after {:.0} ms; tokens {}",
+        startup.as_secs_f64() * 1000.0,
+        if tokens_ok { "ok" } else { "FAILED" }
+    );
+    Ok(RestartInfo {
+        realms: total,
+        startup_ms: startup.as_secs_f64() * 1000.0,
+        rss_ready_mib: rss_ready.map(mib),
+        rss_idle_mib: rss_idle.map(mib),
+        idle_s: args.restart_idle,
+        tokens_ok,
+    })
+}
+
+/// Every step (provisioning, warm-up, scenarios) against a ready server.
 async fn drive(
     args: &Args,
+    steps: &[usize],
     base: &str,
     password: &str,
     pid: Option<u32>,
@@ -251,56 +351,43 @@ async fn drive(
             );
         }
     }
+    let total = steps.last().copied().unwrap_or(0);
     let rss_idle = pid.and_then(server::proc_rss_kib);
-    let names = realm_names(&args.realm_prefix, args.realms);
+    let names = realm_names(&args.realm_prefix, total);
     let admin = Arc::new(Admin::new(base, &args.admin_username, password)?);
-    eprintln!(
-        "provisioning {} realms ({} at a time) ...",
-        args.realms, args.setup_concurrency
-    );
-    let provisioning = provision::provision(
-        Arc::clone(&admin),
-        &names,
-        args.setup_concurrency,
-        args.id_token_alg.as_deref(),
-    )
-    .await?;
-    eprintln!(
-        "provisioned in {:.1} s ({:.1} realms/s)",
-        provisioning.seconds, provisioning.realms_per_s
-    );
-
-    let picker = if args.zipf {
-        Picker::zipf(args.realms, args.zipf_exponent)
+    let id_token_alg =
+        (!args.id_token_alg.eq_ignore_ascii_case("realm")).then_some(args.id_token_alg.as_str());
+    let user_password = if args.plain_passwords {
+        UserPassword::Plain
     } else {
-        Picker::Uniform(args.realms)
+        UserPassword::hashed().await?
     };
-    let distribution = picker.describe();
-    let realms = names
-        .iter()
-        .map(|n| RealmEp::new(base, n))
-        .collect::<Result<Vec<_>>>()?;
-    let http = Http::new(args.client, args.concurrency.max(args.setup_concurrency))?;
-    let target = Arc::new(Target::new(http, realms, picker)?);
-
-    let warm = scenario::first_tokens(&target, args.setup_concurrency).await?;
-    eprintln!(
-        "first JWKS + token of each realm (lazy key generation): {:.1} s, {} failures",
-        warm.seconds, warm.failures
+    let blueprint = Blueprint::new(
+        id_token_alg,
+        &user_password,
+        args.provision,
+        args.setup_concurrency,
     );
-    let rss_provisioned = pid.and_then(server::proc_rss_kib);
+    let realms = Arc::new(
+        names
+            .iter()
+            .map(|n| RealmEp::new(base, n))
+            .collect::<Result<Vec<_>>>()?,
+    );
+    let http = Http::new(args.client, args.concurrency.max(args.setup_concurrency))?;
+    let shared = Arc::new(Shared::default());
+    let zipf = args.zipf.then_some(args.zipf_exponent);
 
     let scenarios = scenario::scenarios(&args.scenario);
     let argon2 = if scenarios
         .iter()
-        .any(|s| s.mix.iter().any(|(o, _)| *o == scenario::Op::Password))
+        .any(|s| s.mix.iter().any(|(o, _)| o.logs_in()))
     {
         Some(argon2_ceiling().await?)
     } else {
         None
     };
-
-    let cfg = RunCfg {
+    let run_cfg = RunCfg {
         concurrency: args.concurrency,
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
@@ -315,64 +402,34 @@ async fn drive(
             .as_ref()
             .map(|_| args.db_process_name.clone()),
     };
-    let mut results = Vec::new();
-    for sc in &scenarios {
-        eprintln!("scenario {} ...", sc.name);
-        // Other processes on the machine (a parallel build) distort the figures: run again, up
-        // to --retries times, and keep the least disturbed attempt.
-        let mut attempts = 0;
-        let mut best: Option<scenario::ScenarioResult> = None;
-        loop {
-            attempts += 1;
-            let r = scenario::run(&target, sc, &cfg)
-                .await
-                .with_context(|| format!("scenario {}", sc.name))?;
-            let other = r.other_cpu_pct.unwrap_or(0.0);
-            let better = best
-                .as_ref()
-                .is_none_or(|b| other < b.other_cpu_pct.unwrap_or(0.0));
-            if better {
-                best = Some(r);
-            }
-            if other <= args.max_other_cpu || attempts > args.retries {
-                break;
-            }
-            eprintln!("  other processes used {other:.0}% CPU meanwhile; running it again");
-        }
-        let Some(mut r) = best else {
-            bail!("scenario {} produced no result", sc.name)
-        };
-        if attempts > 1 {
-            r.notes.push(format!(
-                "{attempts} attempts (other processes were busy); kept the least disturbed one"
-            ));
-        }
-        if let Some(a) = &argon2 {
-            let logins = r.per_op.iter().find(|o| o.op == "password").map_or(
-                if sc.name == "password" {
-                    r.ok_per_s
-                } else {
-                    0.0
-                },
-                |o| o.ok_per_s,
-            );
-            if logins > 0.0 {
-                r.notes.push(format!(
-                    "password logins {logins:.1}/s = {:.0}% of the argon2id ceiling ({:.1}/s on {} cores)",
-                    logins / a.ceiling_per_s * 100.0,
-                    a.ceiling_per_s,
-                    a.cores
-                ));
-            }
-        }
-        eprintln!(
-            "  {:.0} req/s, {} errors, p99 {:.1} ms",
-            r.requests_per_s,
-            r.error_count(),
-            r.latency_ms.p99
-        );
-        results.push(r);
+    let step_cfg = StepCfg {
+        admin,
+        names: &names,
+        blueprint: &blueprint,
+        scenarios: &scenarios,
+        run: &run_cfg,
+        argon2: argon2.as_ref(),
+        max_other_cpu: args.max_other_cpu,
+        retries: args.retries,
+    };
+    let mut done = Vec::new();
+    let mut from = 0;
+    let mut distribution = String::new();
+    for &k in steps {
+        let target = Arc::new(Target::new(
+            http.clone(),
+            base,
+            Arc::clone(&realms),
+            k,
+            zipf,
+            args.token_realms,
+            Arc::clone(&shared),
+        )?);
+        distribution = target.picker.describe();
+        done.push(steps::run_step(&target, from, &step_cfg).await?);
+        from = k;
     }
+    let curve = (done.len() > 1).then(|| curve::curve(&done));
 
     Ok(Report {
         started_at: stamp.to_owned(),
@@ -381,21 +438,18 @@ async fn drive(
         client: args.client,
         loadgen_threads: args.threads.max(1),
         distribution,
-        id_token_alg: args
-            .id_token_alg
-            .clone()
-            .unwrap_or_else(|| "realm default (RS256)".into()),
-        realms: args.realms,
+        id_token_alg: id_token_alg.unwrap_or("realm default (RS256)").to_owned(),
+        realms: total,
         concurrency: args.concurrency,
         duration_s: args.duration,
         warmup_s: args.warmup,
+        token_realms_max: args.token_realms,
         server: None,
         server_rss_idle_mib: rss_idle.map(|k| k as f64 / 1024.0),
-        server_rss_provisioned_mib: rss_provisioned.map(|k| k as f64 / 1024.0),
         argon2,
-        provisioning,
-        first_tokens: warm,
-        scenarios: results,
+        steps: done,
+        curve,
+        restart: None,
     })
 }
 

@@ -2,10 +2,11 @@
 
 use std::fmt::Write as _;
 
+use crate::curve::Curve;
 use crate::http::ClientKind;
-use crate::provision::ProvisionReport;
-use crate::scenario::{ScenarioResult, WarmReport};
+use crate::scenario::ScenarioResult;
 use crate::server::Machine;
+use crate::steps::Step;
 
 #[derive(Debug, serde::Serialize)]
 pub struct ServerInfo {
@@ -16,6 +17,20 @@ pub struct ServerInfo {
     /// From SIGTERM until the process exited.
     pub shutdown_ms: Option<f64>,
     pub log: String,
+}
+
+/// The server stopped and started again on the same data after the last step.
+#[derive(Debug, serde::Serialize)]
+pub struct RestartInfo {
+    pub realms: usize,
+    /// From spawning the process until `/readyz` answered 200, with every realm in the store.
+    pub startup_ms: f64,
+    pub rss_ready_mib: Option<f64>,
+    /// RSS after a few idle seconds.
+    pub rss_idle_mib: Option<f64>,
+    pub idle_s: f64,
+    /// A client-credentials token from the first and the last realm after the restart.
+    pub tokens_ok: bool,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -36,17 +51,20 @@ pub struct Report {
     pub loadgen_threads: usize,
     pub distribution: String,
     pub id_token_alg: String,
+    /// Realms provisioned in all (the largest step).
     pub realms: usize,
     pub concurrency: usize,
     pub duration_s: f64,
     pub warmup_s: f64,
+    /// `--token-realms`: most realms user tokens are taken from.
+    pub token_realms_max: usize,
     pub server: Option<ServerInfo>,
     pub server_rss_idle_mib: Option<f64>,
-    pub server_rss_provisioned_mib: Option<f64>,
     pub argon2: Option<Argon2Ceiling>,
-    pub provisioning: ProvisionReport,
-    pub first_tokens: WarmReport,
-    pub scenarios: Vec<ScenarioResult>,
+    /// One per `--curve` step (one without `--curve`).
+    pub steps: Vec<Step>,
+    pub curve: Option<Curve>,
+    pub restart: Option<RestartInfo>,
 }
 
 fn opt(v: Option<f64>, digits: usize) -> String {
@@ -75,40 +93,14 @@ impl Report {
         if let Some(srv) = &self.server {
             let _ = writeln!(
                 s,
-                "Server: {} store; startup (spawn → /readyz 200) {:.0} ms; shutdown after SIGTERM {} ms; \
-                 RSS idle {} MiB, after provisioning {} MiB.\n",
+                "Server: {} store; startup with an empty store (spawn → /readyz 200) {:.0} ms; shutdown \
+                 after SIGTERM {} ms; RSS idle {} MiB.\n",
                 srv.store,
                 srv.startup_ms,
                 opt(srv.shutdown_ms, 0),
                 opt(self.server_rss_idle_mib, 1),
-                opt(self.server_rss_provisioned_mib, 1)
             );
         }
-        let p = &self.provisioning;
-        let _ = writeln!(
-            s,
-            "Provisioning: {} realms (realm + client + user each, {} in parallel) in {:.1} s = \
-             **{:.1} realms/s**; per call p50/p99 ms: realm {:.1}/{:.1}, client {:.1}/{:.1}, \
-             user {:.1}/{:.1}; admin token renewals {}.\n",
-            p.realms,
-            p.concurrency,
-            p.seconds,
-            p.realms_per_s,
-            p.create_realm_ms.p50,
-            p.create_realm_ms.p99,
-            p.create_client_ms.p50,
-            p.create_client_ms.p99,
-            p.create_user_ms.p50,
-            p.create_user_ms.p99,
-            p.admin_token_renewals
-        );
-        let w = &self.first_tokens;
-        let _ = writeln!(
-            s,
-            "First JWKS + token of each realm (creates its signing keys): {:.1} s for {} realms, \
-             p50 {:.1} ms, max {:.1} ms, {} failures.\n",
-            w.seconds, self.realms, w.per_realm_ms.p50, w.per_realm_ms.max, w.failures
-        );
         if let Some(a) = &self.argon2 {
             let _ = writeln!(
                 s,
@@ -118,84 +110,57 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "Traffic: {} workers, closed loop, {} over {} realms, {} s warm-up + {} s measured per scenario. \
-             Access tokens ES256, ID tokens {}. Latency is over 2xx answers. CPU % is of one core (200 = both \
+            "Traffic: {} workers, closed loop, {} over the step's realms, {} s warm-up + {} s measured per scenario. \
+             Access tokens ES256, ID tokens {}. userinfo, introspect, refresh and jwks use the token sample (at most {} realms \
+             spread evenly over the step's realms); cc, password, code and discovery use every realm. \
+             Latency is over 2xx answers (code: the whole flow, 3 requests). CPU % is of one core (200 = both \
              cores of a 2-core machine); \"db\" is the local Postgres (all its processes), \"other\" every other process on the \
              machine meanwhile.\n",
             self.concurrency,
             self.distribution,
-            self.realms,
             self.warmup_s,
             self.duration_s,
-            self.id_token_alg
+            self.id_token_alg,
+            self.token_realms_max
         );
-        s.push_str(
-            "| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms | server CPU % | server CPU µs/req | server RSS MiB (max) | server threads | db CPU % | loadgen CPU % | other CPU % |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
-        );
-        for r in &self.scenarios {
-            let errors = if r.errors.is_empty() {
-                "0".to_owned()
-            } else {
-                r.errors
-                    .iter()
-                    .map(|(k, v)| format!("{v}×{k}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
+        for step in &self.steps {
+            step_markdown(&mut s, step);
+        }
+        if let Some(c) = &self.curve {
+            s.push_str(&c.markdown());
+            s.push('\n');
+        }
+        if let Some(r) = &self.restart {
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
-                r.name,
-                r.requests,
-                errors,
-                r.ok_per_s,
-                r.latency_ms.p50,
-                r.latency_ms.p95,
-                r.latency_ms.p99,
-                r.latency_ms.max,
-                opt(r.server.cpu_pct, 0),
-                opt(r.server.cpu_us_per_request, 0),
-                opt(r.server.rss_max_mib, 1),
-                r.server
-                    .threads
-                    .map_or_else(|| "–".to_owned(), |t| t.to_string()),
-                opt(r.db_cpu_pct, 0),
-                opt(r.loadgen_cpu_pct, 0),
-                opt(r.other_cpu_pct, 0),
+                "Restart on the same data with {} realms: startup (spawn → /readyz 200) **{:.0} ms**; \
+                 RSS {} MiB when ready, {} MiB after {:.0} s idle; tokens after the restart {}.\n",
+                r.realms,
+                r.startup_ms,
+                opt(r.rss_ready_mib, 1),
+                opt(r.rss_idle_mib, 1),
+                r.idle_s,
+                if r.tokens_ok { "ok" } else { "FAILED" }
             );
-            for o in &r.per_op {
-                let _ = writeln!(
-                    s,
-                    "| ↳ {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | | | | | | | |",
-                    o.op,
-                    o.requests,
-                    o.errors.values().sum::<u64>(),
-                    o.ok_per_s,
-                    o.latency_ms.p50,
-                    o.latency_ms.p95,
-                    o.latency_ms.p99,
-                    o.latency_ms.max,
-                );
-            }
         }
         let notes: Vec<String> = self
-            .scenarios
+            .steps
             .iter()
-            .flat_map(|r| {
-                let mut n: Vec<String> =
-                    r.notes.iter().map(|x| format!("{}: {x}", r.name)).collect();
+            .flat_map(|st| st.scenarios.iter().map(move |r| (st.realms, r)))
+            .flat_map(|(k, r)| {
+                let name = format!("{} @{k}", r.name);
+                let mut n: Vec<String> = r.notes.iter().map(|x| format!("{name}: {x}")).collect();
                 if r.relogins > 0 {
                     n.push(format!(
-                        "{}: {} refresh chains broke and were restarted with a new login",
-                        r.name, r.relogins
+                        "{name}: {} refresh chains broke and were restarted with a new login",
+                        r.relogins
                     ));
                 }
                 if r.hit_request_limit {
-                    n.push(format!("{}: stopped at the request limit", r.name));
+                    n.push(format!("{name}: stopped at the request limit"));
                 }
-                for (k, v) in &r.error_samples {
-                    n.push(format!("{}: first {k} answer: {v}", r.name));
+                for (e, v) in &r.error_samples {
+                    n.push(format!("{name}: first {e} answer: {v}"));
                 }
                 n
             })
@@ -208,6 +173,111 @@ impl Report {
         }
         s
     }
+}
+
+fn step_markdown(s: &mut String, step: &Step) {
+    let p = &step.provisioning;
+    let _ = writeln!(s, "### {} realms\n", step.realms);
+    let _ = writeln!(
+        s,
+        "Provisioning realms {}..{} ({} mode, {} requests in flight per stage; user password: {}): \
+         realms created in {:.1} s = **{:.0} realm creations/s**; realm + client + user in {:.1} s = \
+         **{:.1} realms/s**; per call p50/p99 ms: realm {:.1}/{:.1}, client {:.1}/{:.1}, user {:.1}/{:.1}; \
+         admin token renewals {}.\n",
+        p.realms_before,
+        p.realms_before + p.realms,
+        match p.mode {
+            crate::provision::ProvisionMode::Pipeline => "pipeline",
+            crate::provision::ProvisionMode::Phased => "phased",
+        },
+        p.concurrency,
+        p.password,
+        p.realm_seconds,
+        p.realm_creations_per_s,
+        p.seconds,
+        p.realms_per_s,
+        p.create_realm_ms.p50,
+        p.create_realm_ms.p99,
+        p.create_client_ms.p50,
+        p.create_client_ms.p99,
+        p.create_user_ms.p50,
+        p.create_user_ms.p99,
+        p.admin_token_renewals
+    );
+    let w = &step.first_tokens;
+    let _ = writeln!(
+        s,
+        "Warm-up (first token of {} new realms, first JWKS of {} sampled realms: creates their \
+         ES256 / RS256 keys): {:.1} s, p50 {:.1} ms, max {:.1} ms, {} failures. Server RSS after it: {} MiB. \
+         Token sample: {} realms ({} password logins, {} refresh renewals for user tokens).\n",
+        w.realms,
+        w.jwks_realms,
+        w.seconds,
+        w.per_realm_ms.p50,
+        w.per_realm_ms.max,
+        w.failures,
+        opt(step.server_rss_mib, 1),
+        step.token_realms,
+        step.token_logins,
+        step.token_renewals
+    );
+    s.push_str(&scenario_table(&step.scenarios));
+    s.push('\n');
+}
+
+fn scenario_table(scenarios: &[ScenarioResult]) -> String {
+    let mut s = String::new();
+    s.push_str(
+        "| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms | server CPU % | server CPU µs/req | server RSS MiB (max) | server threads | db CPU % | loadgen CPU % | other CPU % |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in scenarios {
+        let errors = if r.errors.is_empty() {
+            "0".to_owned()
+        } else {
+            r.errors
+                .iter()
+                .map(|(k, v)| format!("{v}×{k}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.requests,
+            errors,
+            r.ok_per_s,
+            r.latency_ms.p50,
+            r.latency_ms.p95,
+            r.latency_ms.p99,
+            r.latency_ms.max,
+            opt(r.server.cpu_pct, 0),
+            opt(r.server.cpu_us_per_request, 0),
+            opt(r.server.rss_max_mib, 1),
+            r.server
+                .threads
+                .map_or_else(|| "–".to_owned(), |t| t.to_string()),
+            opt(r.db_cpu_pct, 0),
+            opt(r.loadgen_cpu_pct, 0),
+            opt(r.other_cpu_pct, 0),
+        );
+        for o in &r.per_op {
+            let _ = writeln!(
+                s,
+                "| ↳ {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | | | | | | | |",
+                o.op,
+                o.requests,
+                o.errors.values().sum::<u64>(),
+                o.ok_per_s,
+                o.latency_ms.p50,
+                o.latency_ms.p95,
+                o.latency_ms.p99,
+                o.latency_ms.max,
+            );
+        }
+    }
+    s
 }
 
 /// UTC now as `YYYYMMDDTHHMMSSZ` (the report's name; wall-clock time is the point here).

@@ -17,6 +17,7 @@ use crate::http::{Endpoint, Http, Resp};
 use crate::provision::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
 use crate::server::{comm_cpu, machine_cpu, proc_cpu, proc_rss_kib};
 use crate::stats::{Summary, micros};
+use crate::users::{Sample, Shared, UserTok, user_tokens};
 
 /// What `--scenario` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -28,6 +29,8 @@ pub enum ScenarioArg {
     Introspect,
     Discovery,
     Jwks,
+    /// Authorization code + PKCE with a password login on the login page.
+    Code,
     Mixed,
     All,
 }
@@ -42,9 +45,10 @@ pub enum Op {
     Introspect,
     Discovery,
     Jwks,
+    Code,
 }
 
-const OPS: [Op; 7] = [
+pub const OPS: [Op; 8] = [
     Op::Cc,
     Op::Password,
     Op::Refresh,
@@ -52,6 +56,7 @@ const OPS: [Op; 7] = [
     Op::Introspect,
     Op::Discovery,
     Op::Jwks,
+    Op::Code,
 ];
 
 impl Op {
@@ -64,7 +69,13 @@ impl Op {
             Op::Introspect => "introspect",
             Op::Discovery => "discovery",
             Op::Jwks => "jwks",
+            Op::Code => "code",
         }
+    }
+
+    /// Costs one argon2id verification on the server per request.
+    pub fn logs_in(self) -> bool {
+        matches!(self, Op::Password | Op::Code)
     }
 
     fn index(self) -> usize {
@@ -80,15 +91,17 @@ pub struct Scenario {
 }
 
 /// The `mixed` scenario's weights (percent): mostly machine-to-machine tokens and token checks,
-/// some refreshes, few interactive-strength password logins (argon2id-bound).
-pub const MIXED: [(Op, u32); 7] = [
+/// some refreshes, few interactive-strength logins (argon2id-bound): 1% password grants, 1%
+/// browser logins (code flow).
+pub const MIXED: [(Op, u32); 8] = [
     (Op::Cc, 30),
     (Op::Userinfo, 20),
     (Op::Introspect, 15),
-    (Op::Refresh, 14),
+    (Op::Refresh, 13),
     (Op::Jwks, 10),
     (Op::Discovery, 10),
     (Op::Password, 1),
+    (Op::Code, 1),
 ];
 
 pub fn scenarios(args: &[ScenarioArg]) -> Vec<Scenario> {
@@ -104,6 +117,7 @@ pub fn scenarios(args: &[ScenarioArg]) -> Vec<Scenario> {
         ScenarioArg::Introspect => single("introspect", Op::Introspect),
         ScenarioArg::Discovery => single("discovery", Op::Discovery),
         ScenarioArg::Jwks => single("jwks", Op::Jwks),
+        ScenarioArg::Code => single("code", Op::Code),
         ScenarioArg::Mixed | ScenarioArg::All => Scenario {
             name: "mixed",
             mix: MIXED.to_vec(),
@@ -114,7 +128,7 @@ pub fn scenarios(args: &[ScenarioArg]) -> Vec<Scenario> {
         if a == ScenarioArg::All {
             use ScenarioArg::*;
             for b in [
-                Cc, Password, Refresh, Userinfo, Introspect, Discovery, Jwks, Mixed,
+                Cc, Password, Code, Refresh, Userinfo, Introspect, Discovery, Jwks, Mixed,
             ] {
                 out.push(one(b));
             }
@@ -133,7 +147,7 @@ impl Rng {
         Self(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
-    fn next_u64(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -198,11 +212,13 @@ impl Picker {
 /// One realm's endpoints.
 pub struct RealmEp {
     pub name: String,
-    token: Endpoint,
+    /// `{server}/realms/{name}`.
+    pub base: String,
+    pub token: Endpoint,
     userinfo: Endpoint,
     introspect: Endpoint,
     discovery: Endpoint,
-    jwks: Endpoint,
+    pub jwks: Endpoint,
 }
 
 impl RealmEp {
@@ -210,6 +226,7 @@ impl RealmEp {
         let oidc = format!("{base}/realms/{name}/protocol/openid-connect");
         Ok(Self {
             name: name.to_owned(),
+            base: format!("{base}/realms/{name}"),
             token: Endpoint::parse(&format!("{oidc}/token"))?,
             userinfo: Endpoint::parse(&format!("{oidc}/userinfo"))?,
             introspect: Endpoint::parse(&format!("{oidc}/token/introspect"))?,
@@ -224,12 +241,20 @@ impl RealmEp {
 /// What the workers share.
 pub struct Target {
     pub http: Http,
-    pub realms: Vec<RealmEp>,
+    /// The server's base URL.
+    pub server: String,
+    /// Every provisioned realm; traffic goes to the first `active`.
+    pub realms: Arc<Vec<RealmEp>>,
+    pub active: usize,
+    /// Spreads requests over the active realms.
     pub picker: Picker,
-    basic: HeaderValue,
+    /// The realms the user-token operations and JWKS use.
+    pub sample: Sample,
+    pub shared: Arc<Shared>,
+    pub basic: HeaderValue,
 }
 
-static CC_BODY: &[u8] = b"grant_type=client_credentials";
+pub static CC_BODY: &[u8] = b"grant_type=client_credentials";
 
 fn password_body() -> Bytes {
     Bytes::from(format!(
@@ -239,14 +264,7 @@ fn password_body() -> Bytes {
 
 #[derive(serde::Deserialize)]
 struct TokenResp {
-    access_token: String,
     refresh_token: Option<String>,
-}
-
-/// A user's access token for a realm, as the userinfo and introspection requests carry it.
-struct UserTok {
-    bearer: HeaderValue,
-    introspect_body: Bytes,
 }
 
 /// A worker's refresh token chain.
@@ -256,33 +274,67 @@ struct RefreshState {
 }
 
 impl Target {
-    pub fn new(http: Http, realms: Vec<RealmEp>, picker: Picker) -> Result<Self> {
+    /// Traffic over the first `active` of `realms`, spread by `zipf` (exponent) or uniformly;
+    /// user tokens from at most `token_realms` of them.
+    pub fn new(
+        http: Http,
+        server: &str,
+        realms: Arc<Vec<RealmEp>>,
+        active: usize,
+        zipf: Option<f64>,
+        token_realms: usize,
+        shared: Arc<Shared>,
+    ) -> Result<Self> {
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+        let active = active.min(realms.len());
         Ok(Self {
             http,
+            server: server.to_owned(),
             realms,
-            picker,
+            active,
+            picker: match zipf {
+                Some(s) => Picker::zipf(active, s),
+                None => Picker::Uniform(active),
+            },
+            sample: Sample::new(active, token_realms, zipf),
+            shared,
             basic: HeaderValue::from_str(&format!("Basic {basic}"))?,
         })
     }
 
-    async fn login(&self, realm: usize) -> Result<TokenResp> {
+    async fn token_json(&self, realm: usize, body: Bytes, what: &str) -> Result<Bytes> {
         let ep = self.realms.get(realm).context("realm index")?;
         let r = self
             .http
-            .post_form(&ep.token, Some(&self.basic), password_body())
+            .post_form(&ep.token, Some(&self.basic), body)
             .await
-            .map_err(|e| anyhow::anyhow!("password grant in {}: {e:?}", ep.name))?;
+            .map_err(|e| anyhow::anyhow!("{what} in {}: {e:?}", ep.name))?;
         if r.status != 200 {
             bail!(
-                "password grant in {}: {} {}",
+                "{what} in {}: {} {}",
                 ep.name,
                 r.status,
                 String::from_utf8_lossy(&r.body)
             );
         }
-        Ok(serde_json::from_slice(&r.body)?)
+        Ok(r.body)
+    }
+
+    /// A password grant for the realm's user (one argon2id verification).
+    pub async fn login_json(&self, realm: usize) -> Result<Bytes> {
+        self.token_json(realm, password_body(), "password grant")
+            .await
+    }
+
+    /// A refresh grant.
+    pub async fn refresh_json(&self, realm: usize, token: &str) -> Result<Bytes> {
+        let body = Bytes::from(format!("grant_type=refresh_token&refresh_token={token}"));
+        self.token_json(realm, body, "refresh grant").await
+    }
+
+    async fn login(&self, realm: usize) -> Result<TokenResp> {
+        Ok(serde_json::from_slice(&self.login_json(realm).await?)?)
     }
 
     /// One request of `op`; `Ok` is any HTTP response.
@@ -294,12 +346,16 @@ impl Target {
         refresh: &mut Option<RefreshState>,
         relogins: &mut u64,
     ) -> Result<(Resp, Duration), (String, String)> {
-        let realm = self.picker.pick(rng);
+        // User-token operations and the JWKS go to the token sample, the rest anywhere.
+        let (j, realm) = match op {
+            Op::Userinfo | Op::Introspect | Op::Jwks | Op::Refresh => self.sample.pick(rng),
+            _ => (0, self.picker.pick(rng)),
+        };
         let fail = |what: &str| (what.to_owned(), String::new());
         let ep = self.realms.get(realm).ok_or_else(|| fail("realm index"))?;
         let user = || {
             users
-                .and_then(|u| u.get(realm))
+                .and_then(|u| u.get(j))
                 .ok_or_else(|| fail("no user token"))
         };
         let label = |e: crate::http::SendError| (e.label().to_owned(), e.detail());
@@ -336,6 +392,18 @@ impl Target {
             Op::Jwks => {
                 t0 = Instant::now();
                 self.http.get(&ep.jwks, None).await
+            }
+            Op::Code => {
+                t0 = Instant::now();
+                return crate::code_flow::run(
+                    &self.http,
+                    &self.server,
+                    &ep.base,
+                    &ep.token,
+                    &self.basic,
+                )
+                .await
+                .map(|r| (r, t0.elapsed()));
             }
             Op::Refresh => {
                 let st = match refresh.take() {
@@ -382,74 +450,6 @@ impl Target {
         let took = t0.elapsed();
         resp.map(|r| (r, took)).map_err(label)
     }
-}
-
-/// The first JWKS and token request of each realm, which also create its signing keys (they are
-/// generated lazily), so later scenarios measure the steady state.
-#[derive(Debug, serde::Serialize)]
-pub struct WarmReport {
-    pub seconds: f64,
-    pub per_realm_ms: Summary,
-    pub failures: usize,
-}
-
-pub async fn first_tokens(target: &Arc<Target>, concurrency: usize) -> Result<WarmReport> {
-    let t0 = Instant::now();
-    let next = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let target = Arc::clone(target);
-        let next = Arc::clone(&next);
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut failures = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                let Some(ep) = target.realms.get(i) else {
-                    break;
-                };
-                let s = Instant::now();
-                // The JWKS makes the server create the realm's RS256 key (ID tokens) as well as
-                // the ES256 one the client-credentials token needs.
-                let jwks = target.http.get(&ep.jwks, None).await;
-                if let Ok(r) = &jwks
-                    && r.status != 200
-                {
-                    failures.push(format!("{} JWKS: {}", ep.name, r.status));
-                }
-                match target
-                    .http
-                    .post_form(&ep.token, Some(&target.basic), Bytes::from_static(CC_BODY))
-                    .await
-                {
-                    Ok(r) if r.status == 200 => lat.push(micros(s.elapsed())),
-                    Ok(r) => failures.push(format!(
-                        "{}: {} {}",
-                        ep.name,
-                        r.status,
-                        String::from_utf8_lossy(&r.body)
-                    )),
-                    Err(e) => failures.push(format!("{}: {e:?}", ep.name)),
-                }
-            }
-            (lat, failures)
-        }));
-    }
-    let mut lat = Vec::new();
-    let mut failures = Vec::new();
-    for t in tasks {
-        let (l, f) = t.await?;
-        lat.extend(l);
-        failures.extend(f);
-    }
-    for f in failures.iter().take(5) {
-        eprintln!("first token failed: {f}");
-    }
-    Ok(WarmReport {
-        seconds: t0.elapsed().as_secs_f64(),
-        per_realm_ms: Summary::of_micros(lat),
-        failures: failures.len(),
-    })
 }
 
 /// Per-run settings.
@@ -572,42 +572,6 @@ impl ScenarioResult {
     }
 }
 
-async fn user_tokens(target: &Arc<Target>, concurrency: usize) -> Result<Vec<UserTok>> {
-    let next = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency.max(1) {
-        let target = Arc::clone(target);
-        let next = Arc::clone(&next);
-        tasks.push(tokio::spawn(async move {
-            let mut out = Vec::new();
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed) as usize;
-                if i >= target.realms.len() {
-                    break;
-                }
-                let t = target.login(i).await?;
-                out.push((
-                    i,
-                    UserTok {
-                        bearer: HeaderValue::from_str(&format!("Bearer {}", t.access_token))?,
-                        introspect_body: Bytes::from(format!(
-                            "token={}&token_type_hint=access_token",
-                            t.access_token
-                        )),
-                    },
-                ));
-            }
-            anyhow::Ok(out)
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await??);
-    }
-    all.sort_by_key(|(i, _)| *i);
-    Ok(all.into_iter().map(|(_, t)| t).collect())
-}
-
 struct Snapshot {
     at: Instant,
     server: Option<u64>,
@@ -642,7 +606,7 @@ pub async fn run(target: &Arc<Target>, sc: &Scenario, cfg: &RunCfg) -> Result<Sc
     if uses(Op::Refresh) {
         let mut rng = Rng::new(0xC0FFEE);
         let realms: Vec<usize> = (0..cfg.concurrency)
-            .map(|_| target.picker.pick(&mut rng))
+            .map(|_| target.sample.pick(&mut rng).1)
             .collect();
         let mut tasks = Vec::new();
         for chunk in realms.chunks(cfg.concurrency.div_ceil(cfg.setup_concurrency.max(1))) {

@@ -17,6 +17,9 @@ pub struct Spawned {
     pub log_path: PathBuf,
     /// From `spawn` until `GET /readyz` answered 200.
     pub startup: Duration,
+    bin: PathBuf,
+    database_url: Option<String>,
+    listen: String,
 }
 
 impl Spawned {
@@ -43,86 +46,58 @@ impl Spawned {
         if let Some(dir) = log_path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let log = std::fs::File::create(&log_path)
+        std::fs::File::create(&log_path)
             .with_context(|| format!("creating {}", log_path.display()))?;
         let admin_password = format!("lb-{}", realmgate_crypto::random_token(18));
         let listen = format!("127.0.0.1:{port}");
-        let mut cmd = Command::new(bin);
-        cmd.arg("serve")
-            .env("REALMGATE_DATA_DIR", &data_dir)
-            .env("REALMGATE_LISTEN", &listen)
-            .env("REALMGATE_BOOTSTRAP_ADMIN_PASSWORD", &admin_password)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .kill_on_drop(true);
-        match database_url {
-            Some(url) => cmd.env("REALMGATE_DATABASE_URL", url),
-            None => cmd.env_remove("REALMGATE_DATABASE_URL"),
-        };
-        let base_url = format!("http://{listen}");
-        let ready = format!("{base_url}/readyz");
-        let probe = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(2))
-            .build()?;
-
-        let t0 = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("starting {}", bin.display()))?;
-        let pid = child.id().context("the server exited at once")?;
-        loop {
-            if let Some(status) = child.try_wait()? {
-                bail!(
-                    "the server exited during startup ({status}); its log:\n{}",
-                    tail(&log_path, 30)
-                );
-            }
-            if let Ok(r) = probe.get(&ready).send().await
-                && r.status().is_success()
-            {
-                break;
-            }
-            if t0.elapsed() > Duration::from_secs(120) {
-                bail!(
-                    "the server was not ready after 120 s; its log:\n{}",
-                    tail(&log_path, 30)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        let startup = t0.elapsed();
+        let (child, pid, startup) = launch(
+            bin,
+            database_url,
+            &data_dir,
+            &listen,
+            &admin_password,
+            &log_path,
+        )
+        .await?;
         Ok(Self {
             child,
             pid,
-            base_url,
+            base_url: format!("http://{listen}"),
             admin_password,
             data_dir,
             log_path,
             startup,
+            bin: bin.to_owned(),
+            database_url: database_url.map(str::to_owned),
+            listen,
         })
+    }
+
+    /// Stops the server (SIGTERM) and starts it again on the same data (directory and
+    /// database) and port; returns the new startup time (spawn → `/readyz` 200).
+    pub async fn restart(&mut self) -> Result<Duration> {
+        if terminate(&mut self.child, self.pid).await.is_none() {
+            self.child.kill().await?;
+        }
+        let (child, pid, startup) = launch(
+            &self.bin,
+            self.database_url.as_deref(),
+            &self.data_dir,
+            &self.listen,
+            &self.admin_password,
+            &self.log_path,
+        )
+        .await?;
+        self.child = child;
+        self.pid = pid;
+        self.startup = startup;
+        Ok(startup)
     }
 
     /// SIGTERM, then SIGKILL after 10 s; removes the data directory. Returns how long the
     /// graceful stop took, or `None` when it had to be killed.
     pub async fn stop(mut self) -> Result<Option<Duration>> {
-        let t0 = Instant::now();
-        let term = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.pid.to_string())
-            .status()
-            .await;
-        let graceful = match term {
-            Ok(s) if s.success() => {
-                tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-                    .await
-                    .ok()
-                    .and_then(Result::ok)
-                    .map(|_| t0.elapsed())
-            }
-            _ => None,
-        };
+        let graceful = terminate(&mut self.child, self.pid).await;
         if graceful.is_none() {
             self.child.kill().await?;
         }
@@ -131,6 +106,85 @@ impl Spawned {
         }
         Ok(graceful)
     }
+}
+
+/// SIGTERM and up to 10 s for the exit; `None` when it did not exit in time.
+async fn terminate(child: &mut Child, pid: u32) -> Option<Duration> {
+    let t0 = Instant::now();
+    let term = Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status()
+        .await;
+    match term {
+        Ok(s) if s.success() => tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .map(|_| t0.elapsed()),
+        _ => None,
+    }
+}
+
+/// Starts `realmgate serve` (log appended to `log_path`) and waits for `/readyz`.
+async fn launch(
+    bin: &Path,
+    database_url: Option<&str>,
+    data_dir: &Path,
+    listen: &str,
+    admin_password: &str,
+    log_path: &Path,
+) -> Result<(Child, u32, Duration)> {
+    let log = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(log_path)
+        .with_context(|| format!("opening {}", log_path.display()))?;
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve")
+        .env("REALMGATE_DATA_DIR", data_dir)
+        .env("REALMGATE_LISTEN", listen)
+        .env("REALMGATE_BOOTSTRAP_ADMIN_PASSWORD", admin_password)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true);
+    match database_url {
+        Some(url) => cmd.env("REALMGATE_DATABASE_URL", url),
+        None => cmd.env_remove("REALMGATE_DATABASE_URL"),
+    };
+    let ready = format!("http://{listen}/readyz");
+    let probe = reqwest::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+
+    let t0 = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let pid = child.id().context("the server exited at once")?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            bail!(
+                "the server exited during startup ({status}); its log:\n{}",
+                tail(log_path, 30)
+            );
+        }
+        if let Ok(r) = probe.get(&ready).send().await
+            && r.status().is_success()
+        {
+            break;
+        }
+        if t0.elapsed() > Duration::from_secs(600) {
+            bail!(
+                "the server was not ready after 600 s; its log:\n{}",
+                tail(log_path, 30)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    Ok((child, pid, t0.elapsed()))
 }
 
 /// A port the kernel just handed out on 127.0.0.1 (released again for the server to bind).

@@ -13,6 +13,7 @@ pub mod error;
 pub mod hashing;
 pub mod master_key;
 pub mod password;
+pub mod phc;
 pub mod signing;
 pub mod verify;
 
@@ -24,5 +25,6 @@ pub use hashing::{
 };
 pub use master_key::MasterKey;
 pub use password::{PasswordHasher, PasswordParams, PasswordVerdict, hash_password_blocking};
+pub use phc::check_argon2id_phc;
 pub use signing::SigningKey;
 pub use verify::{JwtParts, VerifyingKey, decode_header, decode_unverified, verify_jwt};

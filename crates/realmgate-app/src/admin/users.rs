@@ -25,6 +25,27 @@ pub struct UserInput {
     pub attributes: Option<Attributes>,
     /// A new password (`credentials: [{type: "password", value}]`).
     pub password: Option<PasswordInput>,
+    /// An already hashed password to store as it is (Keycloak's credential import:
+    /// `credentials: [{type: "password", secretData, credentialData}]`); wins over `password`.
+    pub imported_password: Option<ImportedPassword>,
+}
+
+/// A password hash imported by an administrator: an argon2id PHC string
+/// (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`), stored without hashing again. Logins verify against
+/// it, and the first successful one rehashes it when its parameters differ from the server's.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ImportedPassword {
+    pub phc: String,
+    /// Keycloak's "must change at next login". Accepted but not enforced yet.
+    pub temporary: bool,
+}
+
+impl std::fmt::Debug for ImportedPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportedPassword")
+            .field("temporary", &self.temporary)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A password set by an administrator.
@@ -135,6 +156,18 @@ fn check_password(p: &PasswordInput) -> Result<(), AppError> {
     Ok(())
 }
 
+/// An imported hash must be an argon2id PHC string the server can verify at a bounded cost.
+fn check_imported_hash(phc: &str) -> Result<(), AppError> {
+    match realmgate_crypto::check_argon2id_phc(phc) {
+        Ok(_) => Ok(()),
+        Err(realmgate_crypto::CryptoError::Hash(why)) => Err(AppError::invalid(format!(
+            "credentials: secretData.value is not an accepted argon2id PHC string \
+             ($argon2id$v=19$m=…,t=…,p=…$salt$hash): {why}"
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
 impl UserInput {
     /// Applies every field except the password.
     fn apply(&mut self, u: &mut User) -> Result<(), AppError> {
@@ -236,12 +269,10 @@ impl RealmAdmin {
             created_at: self.app().now(),
         };
         let password = input.password.take();
+        let imported = input.imported_password.take();
         input.apply(&mut user)?;
         // Hash before the write transaction: argon2id takes a while and must not hold locks.
-        let credential = match password {
-            Some(p) => Some(self.password_credential(&user.id, p).await?),
-            None => None,
-        };
+        let credential = self.new_credential(&user.id, password, imported).await?;
         let mut tx = self.write().await?;
         let joined = self.groups_by_path(&mut tx, &groups).await?;
         tx.insert_user(&user).await?;
@@ -261,12 +292,12 @@ impl RealmAdmin {
     /// Partial update; disabling a user also ends its sessions.
     pub async fn update_user(&self, id: &str, mut input: UserInput) -> Result<User, AppError> {
         let password = input.password.take();
-        let credential = match password {
-            Some(p) => {
-                let uid = UserId::parse(id).ok_or(AppError::NotFound("user"))?;
-                Some(self.password_credential(&uid, p).await?)
-            }
-            None => None,
+        let imported = input.imported_password.take();
+        let credential = if password.is_some() || imported.is_some() {
+            let uid = UserId::parse(id).ok_or(AppError::NotFound("user"))?;
+            self.new_credential(&uid, password, imported).await?
+        } else {
+            None
         };
         let mut tx = self.write().await?;
         let mut user = self.user_row(&mut tx, id).await?;
@@ -280,6 +311,7 @@ impl RealmAdmin {
             tx.revoke_user_sessions(&user.id).await?;
         }
         tx.commit().await?;
+        self.forget_subjects().await;
         if let Some(cid) = &user.service_account_client {
             // The client cache holds its service-account user.
             self.forget_service_account_client(cid).await?;
@@ -298,6 +330,7 @@ impl RealmAdmin {
         }
         tx.delete_user(&user.id).await?;
         tx.commit().await?;
+        self.forget_subjects().await;
         self.forget_roles().await;
         Ok(())
     }
@@ -322,6 +355,7 @@ impl RealmAdmin {
         let user = self.user_row(&mut tx, id).await?;
         tx.revoke_user_sessions(&user.id).await?;
         tx.commit().await?;
+        self.forget_subjects().await;
         Ok(())
     }
 
@@ -377,6 +411,37 @@ impl RealmAdmin {
         tx.commit().await?;
         self.forget_roles().await;
         Ok(())
+    }
+
+    /// The credential to store for a new or updated user: an imported hash as it is (after
+    /// checking it), else the password hashed in the bounded pool, else none.
+    async fn new_credential(
+        &self,
+        user: &UserId,
+        password: Option<PasswordInput>,
+        imported: Option<ImportedPassword>,
+    ) -> Result<Option<PasswordCredential>, AppError> {
+        if let Some(i) = imported {
+            return Ok(Some(self.imported_credential(user, i)?));
+        }
+        match password {
+            Some(p) => Ok(Some(self.password_credential(user, p).await?)),
+            None => Ok(None),
+        }
+    }
+
+    fn imported_credential(
+        &self,
+        user: &UserId,
+        i: ImportedPassword,
+    ) -> Result<PasswordCredential, AppError> {
+        check_imported_hash(&i.phc)?;
+        Ok(PasswordCredential {
+            id: CredentialId::new(),
+            user_id: user.clone(),
+            hash: i.phc,
+            created_at: self.app().now(),
+        })
     }
 
     async fn password_credential(

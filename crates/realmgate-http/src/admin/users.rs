@@ -10,12 +10,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use realmgate_app::App;
-use realmgate_app::admin::{NewUser, Page, PasswordInput, UserFilter, UserInput};
+use realmgate_app::admin::{ImportedPassword, NewUser, Page, PasswordInput, UserFilter, UserInput};
 use realmgate_app::domain::{Attributes, User};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// CredentialRepresentation as sent to `reset-password` or in `credentials`.
+/// CredentialRepresentation as sent to `reset-password` or in `credentials`: a plain `value`, or
+/// (user create and update only) Keycloak's hashed import, `secretData` and `credentialData`,
+/// each a JSON document in a string (an object is accepted too).
 #[derive(Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct CredentialRep {
@@ -23,6 +25,36 @@ pub struct CredentialRep {
     pub kind: Option<String>,
     pub value: Option<String>,
     pub temporary: Option<bool>,
+    pub secret_data: Option<serde_json::Value>,
+    pub credential_data: Option<serde_json::Value>,
+}
+
+/// A password credential as given: plain (hashed here) or already hashed.
+enum Secret {
+    Plain(PasswordInput),
+    Hashed(ImportedPassword),
+}
+
+fn invalid(detail: impl Into<String>) -> Problem {
+    Problem::new(StatusCode::BAD_REQUEST, "invalid_request", detail)
+}
+
+/// `secretData` / `credentialData`: a JSON object, usually serialized into a string.
+fn json_doc(
+    field: &str,
+    v: serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, Problem> {
+    let v = match v {
+        serde_json::Value::String(s) => serde_json::from_str(&s)
+            .map_err(|_| invalid(format!("credentials: {field} is not a JSON document")))?,
+        other => other,
+    };
+    match v {
+        serde_json::Value::Object(m) => Ok(m),
+        _ => Err(invalid(format!(
+            "credentials: {field} must be a JSON object"
+        ))),
+    }
 }
 
 impl std::fmt::Debug for CredentialRep {
@@ -34,21 +66,67 @@ impl std::fmt::Debug for CredentialRep {
 }
 
 impl CredentialRep {
+    /// `reset-password`: a plain value only.
     fn password(self) -> Result<PasswordInput, Problem> {
+        match self.secret()? {
+            Secret::Plain(p) => Ok(p),
+            Secret::Hashed(_) => Err(invalid(
+                "reset-password takes a plain value; import a hash with the user representation",
+            )),
+        }
+    }
+
+    fn secret(self) -> Result<Secret, Problem> {
         match self.kind.as_deref() {
             None | Some("password") => {}
             Some(other) => {
-                return Err(Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    format!("credential type '{other}' is not supported"),
+                return Err(invalid(format!(
+                    "credential type '{other}' is not supported"
+                )));
+            }
+        }
+        let temporary = self.temporary.unwrap_or(false);
+        if self.secret_data.is_none() && self.credential_data.is_none() {
+            return Ok(Secret::Plain(PasswordInput {
+                value: self.value.unwrap_or_default(),
+                temporary,
+            }));
+        }
+        if self.value.is_some() {
+            return Err(invalid(
+                "credentials: give either value or secretData with credentialData, not both",
+            ));
+        }
+        let (Some(secret), Some(data)) = (self.secret_data, self.credential_data) else {
+            return Err(invalid(
+                "credentials: secretData and credentialData go together",
+            ));
+        };
+        let data = json_doc("credentialData", data)?;
+        match data.get("algorithm") {
+            Some(serde_json::Value::String(a)) if a == "argon2" => {}
+            Some(serde_json::Value::String(a)) => {
+                return Err(invalid(format!(
+                    "credentials: credentialData.algorithm '{a}' is not supported; only 'argon2' \
+                     (an argon2id PHC string in secretData.value) can be imported"
+                )));
+            }
+            _ => {
+                return Err(invalid(
+                    "credentials: credentialData.algorithm is required ('argon2')",
                 ));
             }
         }
-        Ok(PasswordInput {
-            value: self.value.unwrap_or_default(),
-            temporary: self.temporary.unwrap_or(false),
-        })
+        let secret = json_doc("secretData", secret)?;
+        let Some(serde_json::Value::String(phc)) = secret.get("value") else {
+            return Err(invalid(
+                "credentials: secretData.value (an argon2id PHC string) is required",
+            ));
+        };
+        Ok(Secret::Hashed(ImportedPassword {
+            phc: phc.clone(),
+            temporary,
+        }))
     }
 }
 
@@ -69,16 +147,15 @@ pub struct UserRep {
 
 impl UserRep {
     fn into_input(self) -> Result<(UserInput, Vec<String>), Problem> {
-        let password = match self.credentials {
-            None => None,
-            Some(creds) => {
-                let mut pw = None;
-                for c in creds {
-                    pw = Some(c.password()?);
-                }
-                pw
+        // The last password credential wins.
+        let mut password = None;
+        let mut imported_password = None;
+        for c in self.credentials.unwrap_or_default() {
+            match c.secret()? {
+                Secret::Plain(p) => (password, imported_password) = (Some(p), None),
+                Secret::Hashed(h) => (password, imported_password) = (None, Some(h)),
             }
-        };
+        }
         let input = UserInput {
             username: self.username,
             email: self.email,
@@ -88,6 +165,7 @@ impl UserRep {
             enabled: self.enabled,
             attributes: attributes_in(self.attributes),
             password,
+            imported_password,
         };
         Ok((input, self.groups.unwrap_or_default()))
     }
@@ -354,6 +432,70 @@ mod tests {
             attrs.get("langs"),
             Some(&vec!["en".to_owned(), "de".to_owned()])
         );
+    }
+
+    #[test]
+    fn hashed_credentials_are_imported() {
+        let phc = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
+        let secret = serde_json::json!({ "value": phc, "salt": "" }).to_string();
+        let data = serde_json::json!({ "algorithm": "argon2", "hashIterations": 2 }).to_string();
+        let body = serde_json::json!({
+            "username": "x",
+            "credentials": [{ "type": "password", "secretData": secret, "credentialData": data }]
+        });
+        let (i, _) = rep(&body.to_string()).into_input().unwrap_or_default();
+        assert!(i.password.is_none());
+        assert_eq!(i.imported_password.map(|p| p.phc).as_deref(), Some(phc));
+        // Objects instead of strings are accepted too; a later plain value replaces the import.
+        let body = serde_json::json!({
+            "username": "x",
+            "credentials": [
+                { "secretData": { "value": phc }, "credentialData": { "algorithm": "argon2" } },
+                { "type": "password", "value": "pw" }
+            ]
+        });
+        let (i, _) = rep(&body.to_string()).into_input().unwrap_or_default();
+        assert!(i.imported_password.is_none() && i.password.is_some());
+    }
+
+    #[test]
+    fn bad_hashed_credentials_are_refused_with_a_reason() {
+        let cases = [
+            (
+                r#"{"secretData":"{\"value\":\"x\"}","credentialData":"{\"algorithm\":\"pbkdf2-sha256\"}"}"#,
+                "'pbkdf2-sha256' is not supported",
+            ),
+            (
+                r#"{"secretData":"{\"value\":\"x\"}","credentialData":"{}"}"#,
+                "credentialData.algorithm is required",
+            ),
+            (r#"{"secretData":"{\"value\":\"x\"}"}"#, "go together"),
+            (
+                r#"{"secretData":"nope","credentialData":"{\"algorithm\":\"argon2\"}"}"#,
+                "secretData is not a JSON document",
+            ),
+            (
+                r#"{"secretData":"{}","credentialData":"{\"algorithm\":\"argon2\"}"}"#,
+                "secretData.value",
+            ),
+            (
+                r#"{"value":"pw","secretData":"{}","credentialData":"{\"algorithm\":\"argon2\"}"}"#,
+                "not both",
+            ),
+        ];
+        for (cred, want) in cases {
+            let r = rep(&format!(r#"{{"username":"x","credentials":[{cred}]}}"#));
+            let detail = r.into_input().err().map(|p| p.detail);
+            assert!(
+                detail.as_deref().is_some_and(|d| d.contains(want)),
+                "{cred}: {detail:?}"
+            );
+        }
+        let reset: CredentialRep = serde_json::from_str(
+            r#"{"secretData":"{\"value\":\"x\"}","credentialData":"{\"algorithm\":\"argon2\"}"}"#,
+        )
+        .unwrap_or_default();
+        assert!(reset.password().is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod admin_credential_import;
 mod brute_force;
 mod cli;
 mod client_auth;
@@ -12,5 +13,6 @@ mod code_flow;
 mod keys;
 mod logout;
 mod overload;
+mod shards;
 mod sso_consent;
 mod support;

@@ -1,0 +1,227 @@
+//! The scaling curve (`--curve 10,1000,10000,100000`): the same scenarios over the first K
+//! realms of one server at each K, summarised per operation as throughput, p99 and the ratio
+//! p99(K) / p99(smallest K).
+
+use std::fmt::Write as _;
+
+use crate::steps::Step;
+
+/// Parses `10,1000,1e4`-style lists (plain integers, `_` or `,` thousands separators are not
+/// accepted inside a number: the comma separates steps) into sorted distinct positive steps.
+pub fn parse_steps(s: &str) -> Result<Vec<usize>, String> {
+    let mut steps = s
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            x.replace('_', "")
+                .parse::<usize>()
+                .map_err(|_| format!("bad --curve step '{x}'"))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    steps.sort_unstable();
+    steps.dedup();
+    if steps.is_empty() || steps.first() == Some(&0) {
+        return Err("--curve needs realm counts of at least 1, e.g. 10,1000,10000".to_owned());
+    }
+    Ok(steps)
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Point {
+    pub realms: usize,
+    pub ok_per_s: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    /// p99 here / p99 at the smallest step.
+    pub p99_ratio: Option<f64>,
+    pub errors: u64,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Row {
+    /// A scenario, or `mixed/<op>` for an operation within the mixed scenario.
+    pub op: String,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Curve {
+    pub steps: Vec<usize>,
+    pub rows: Vec<Row>,
+    /// Per step: realm creation rate, full provisioning rate and server RSS after provisioning.
+    pub realm_creations_per_s: Vec<f64>,
+    pub provisioned_per_s: Vec<f64>,
+    pub server_rss_mib: Vec<Option<f64>>,
+}
+
+/// (name, ok/s, p50, p99, errors) of every scenario and mixed sub-operation of a step.
+fn figures(step: &Step) -> Vec<(String, f64, f64, f64, u64)> {
+    let mut out = Vec::new();
+    for r in &step.scenarios {
+        out.push((
+            r.name.to_owned(),
+            r.ok_per_s,
+            r.latency_ms.p50,
+            r.latency_ms.p99,
+            r.error_count(),
+        ));
+        for o in &r.per_op {
+            out.push((
+                format!("{}/{}", r.name, o.op),
+                o.ok_per_s,
+                o.latency_ms.p50,
+                o.latency_ms.p99,
+                o.errors.values().sum(),
+            ));
+        }
+    }
+    out
+}
+
+pub fn curve(steps: &[Step]) -> Curve {
+    let mut rows: Vec<Row> = Vec::new();
+    for step in steps {
+        for (op, ok_per_s, p50_ms, p99_ms, errors) in figures(step) {
+            let row = match rows.iter_mut().position(|r| r.op == op) {
+                Some(i) => &mut rows[i],
+                None => {
+                    rows.push(Row {
+                        op: op.clone(),
+                        points: Vec::new(),
+                    });
+                    let last = rows.len() - 1;
+                    &mut rows[last]
+                }
+            };
+            let base = row.points.first().map(|p| p.p99_ms);
+            row.points.push(Point {
+                realms: step.realms,
+                ok_per_s,
+                p50_ms,
+                p99_ms,
+                p99_ratio: base.filter(|b| *b > 0.0).map(|b| p99_ms / b),
+                errors,
+            });
+        }
+    }
+    Curve {
+        steps: steps.iter().map(|s| s.realms).collect(),
+        rows,
+        realm_creations_per_s: steps
+            .iter()
+            .map(|s| s.provisioning.realm_creations_per_s)
+            .collect(),
+        provisioned_per_s: steps.iter().map(|s| s.provisioning.realms_per_s).collect(),
+        server_rss_mib: steps.iter().map(|s| s.server_rss_mib).collect(),
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+impl Curve {
+    pub fn markdown(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "### Scaling curve\n\nThe same scenarios over the first K realms of one server; \
+             \"×p99\" is p99 at K over p99 at K = {}.\n",
+            thousands(self.steps.first().copied().unwrap_or(0))
+        );
+        // Per step: req/s and p99, and from the second step on the p99 ratio.
+        let cols = |i: usize| if i == 0 { 2 } else { 3 };
+        s.push_str("| operation |");
+        for (i, k) in self.steps.iter().enumerate() {
+            let k = thousands(*k);
+            let _ = write!(s, " req/s @{k} | p99 ms @{k} |");
+            if i > 0 {
+                let _ = write!(s, " ×p99 @{k} |");
+            }
+        }
+        s.push_str("\n|---|");
+        for i in 0..self.steps.len() {
+            s.push_str(&"---:|".repeat(cols(i)));
+        }
+        s.push('\n');
+        for row in &self.rows {
+            let _ = write!(s, "| {} |", row.op);
+            for (i, k) in self.steps.iter().enumerate() {
+                match row.points.iter().find(|p| p.realms == *k) {
+                    Some(p) => {
+                        let _ = write!(s, " {:.0} | {:.2} |", p.ok_per_s, p.p99_ms);
+                        if i > 0 {
+                            let ratio = p
+                                .p99_ratio
+                                .map_or_else(|| "–".to_owned(), |r| format!("{r:.2}"));
+                            let _ = write!(s, " {ratio} |");
+                        }
+                    }
+                    None => s.push_str(&" |".repeat(cols(i))),
+                }
+            }
+            s.push('\n');
+        }
+        let mut extra = |label: &str, values: Vec<String>| {
+            let _ = write!(s, "| {label} |");
+            for (i, v) in values.iter().enumerate() {
+                let _ = write!(s, " {v}{}", " |".repeat(cols(i)));
+            }
+            s.push('\n');
+        };
+        extra(
+            "realm creations/s (that step's new realms)",
+            self.realm_creations_per_s
+                .iter()
+                .map(|r| format!("{r:.0}"))
+                .collect(),
+        );
+        extra(
+            "realms provisioned/s (realm + client + user)",
+            self.provisioned_per_s
+                .iter()
+                .map(|r| format!("{r:.0}"))
+                .collect(),
+        );
+        extra(
+            "server RSS MiB after provisioning",
+            self.server_rss_mib
+                .iter()
+                .map(|r| r.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")))
+                .collect(),
+        );
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_parse_sorted_and_distinct() {
+        assert_eq!(
+            parse_steps("1000,10, 100_000,10000,10"),
+            Ok(vec![10, 1000, 10_000, 100_000])
+        );
+        assert!(parse_steps("0,10").is_err());
+        assert!(parse_steps("ten").is_err());
+        assert!(parse_steps("").is_err());
+    }
+
+    #[test]
+    fn thousands_separators() {
+        assert_eq!(thousands(100_000), "100,000");
+        assert_eq!(thousands(10), "10");
+        assert_eq!(thousands(1000), "1,000");
+    }
+}
