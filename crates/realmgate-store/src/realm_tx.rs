@@ -11,6 +11,8 @@ use sqlx::{Any, AssertSqlSafe, Transaction};
 pub struct RealmTx {
     realm: RealmId,
     tx: Transaction<'static, Any>,
+    /// SQLite write transactions: the writer permit (see `Shard::writer`), released at the end.
+    _writer: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl std::fmt::Debug for RealmTx {
@@ -23,7 +25,17 @@ impl std::fmt::Debug for RealmTx {
 
 impl RealmTx {
     pub(crate) fn new(realm: RealmId, tx: Transaction<'static, Any>) -> Self {
-        Self { realm, tx }
+        Self {
+            realm,
+            tx,
+            _writer: None,
+        }
+    }
+
+    /// Keeps the SQLite writer permit until this transaction ends.
+    pub(crate) fn holding(mut self, writer: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        self._writer = writer;
+        self
     }
 
     /// The realm (canonical UUID form) every statement of this transaction is bound to.

@@ -91,7 +91,14 @@ struct Inner {
     url: String,
     /// SQLite: change notifications stay in this process.
     local: tokio::sync::broadcast::Sender<String>,
+    /// SQLite: the one writer. Write transactions queue here, in order and without sleeping,
+    /// instead of in SQLite's busy handler (which polls with sleeps of up to 100 ms and made
+    /// concurrent writers mostly wait); `busy_timeout` still guards against other processes.
+    writer: Arc<tokio::sync::Semaphore>,
 }
+
+/// How long a write transaction waits for the SQLite writer before giving up (as `busy_timeout`).
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Shard {
     /// Opens a pool on `sqlite://path/to/realmgate.db` (file and directories are created when
@@ -128,6 +135,7 @@ impl Shard {
                 app_role: AtomicBool::new(false),
                 url,
                 local: tokio::sync::broadcast::channel(1024).0,
+                writer: Arc::new(tokio::sync::Semaphore::new(1)),
             }),
         };
         shard.detect_app_role().await?;
@@ -191,8 +199,23 @@ impl Shard {
 
     /// A system transaction on this shard (the directory, or purging a realm's rows here).
     pub(crate) async fn system(&self, store: crate::Store) -> Result<SystemTx, StoreError> {
+        let writer = self.writer().await?;
         let tx = self.inner.pool.begin_with(self.system_begin()).await?;
-        Ok(SystemTx::new(tx, store))
+        Ok(SystemTx::new(tx, store).holding(writer))
+    }
+
+    /// SQLite: the writer permit a write transaction holds until it ends (`None` on Postgres).
+    pub(crate) async fn writer(
+        &self,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, StoreError> {
+        if self.inner.backend != Backend::Sqlite {
+            return Ok(None);
+        }
+        let permit = tokio::time::timeout(WRITER_WAIT, self.inner.writer.clone().acquire_owned())
+            .await
+            .map_err(|_| StoreError::config("the database is busy: no write slot within 5 s"))?
+            .map_err(|_| StoreError::config("the store is closed"))?;
+        Ok(Some(permit))
     }
 
     /// `BEGIN` of a realm transaction on Postgres, without the fence check: role and realm setting.
@@ -220,7 +243,14 @@ impl Shard {
         fenced: bool,
     ) -> Result<Result<RealmTx, Fenced>, StoreError> {
         let tx = match self.inner.backend {
-            Backend::Sqlite if write => self.inner.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Sqlite if write => {
+                let writer = self.writer().await?;
+                return Ok(Ok(RealmTx::new(
+                    realm.clone(),
+                    self.inner.pool.begin_with("BEGIN IMMEDIATE").await?,
+                )
+                .holding(writer)));
+            }
             Backend::Sqlite => self.inner.pool.begin().await,
             Backend::Postgres => {
                 let begin = self.realm_begin(realm);

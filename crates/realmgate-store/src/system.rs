@@ -22,6 +22,8 @@ pub struct SystemTx {
     store: Store,
     /// Realms deleted in this transaction whose rows live on other shards: (shard, realm).
     purge_after_commit: Vec<(String, RealmId)>,
+    /// SQLite: the writer permit (see `Shard::writer`), released when the transaction ends.
+    _writer: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl std::fmt::Debug for SystemTx {
@@ -48,7 +50,14 @@ impl SystemTx {
             tx,
             store,
             purge_after_commit: Vec::new(),
+            _writer: None,
         }
+    }
+
+    /// Keeps the SQLite writer permit until this transaction ends.
+    pub(crate) fn holding(mut self, writer: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        self._writer = writer;
+        self
     }
 
     /// Commits; then purges the rows of realms deleted here that live on other shards (a failure
