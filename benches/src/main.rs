@@ -121,6 +121,9 @@ pub struct Args {
     /// token sample don't generate an RS256 key (~100 ms of CPU each) inside the measurements.
     #[arg(long, default_value = "ES256")]
     id_token_alg: String,
+    /// The bench client's access token algorithm (ES256, RS256, EdDSA).
+    #[arg(long, default_value = "ES256")]
+    access_token_alg: String,
     /// Spread requests over realms by a Zipf law instead of uniformly.
     #[arg(long)]
     zipf: bool,
@@ -363,6 +366,7 @@ async fn drive(
         UserPassword::hashed().await?
     };
     let blueprint = Blueprint::new(
+        &args.access_token_alg,
         id_token_alg,
         &user_password,
         args.provision,
@@ -439,6 +443,7 @@ async fn drive(
         loadgen_threads: args.threads.max(1),
         distribution,
         id_token_alg: id_token_alg.unwrap_or("realm default (RS256)").to_owned(),
+        access_token_alg: args.access_token_alg.clone(),
         realms: total,
         concurrency: args.concurrency,
         duration_s: args.duration,

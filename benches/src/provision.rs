@@ -182,12 +182,13 @@ pub struct Blueprint {
 
 impl Blueprint {
     pub fn new(
+        access_token_alg: &str,
         id_token_alg: Option<&str>,
         password: &UserPassword,
         mode: ProvisionMode,
         concurrency: usize,
     ) -> Self {
-        let mut attributes = json!({ "access.token.signed.response.alg": "ES256" });
+        let mut attributes = json!({ "access.token.signed.response.alg": access_token_alg });
         if let Some(alg) = id_token_alg {
             attributes["id.token.signed.response.alg"] = json!(alg);
         }

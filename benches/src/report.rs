@@ -51,6 +51,7 @@ pub struct Report {
     pub loadgen_threads: usize,
     pub distribution: String,
     pub id_token_alg: String,
+    pub access_token_alg: String,
     /// Realms provisioned in all (the largest step).
     pub realms: usize,
     pub concurrency: usize,
@@ -111,7 +112,7 @@ impl Report {
         let _ = writeln!(
             s,
             "Traffic: {} workers, closed loop, {} over the step's realms, {} s warm-up + {} s measured per scenario. \
-             Access tokens ES256, ID tokens {}. userinfo, introspect, refresh and jwks use the token sample (at most {} realms \
+             Access tokens {}, ID tokens {}. userinfo, introspect, refresh and jwks use the token sample (at most {} realms \
              spread evenly over the step's realms); cc, password, code and discovery use every realm. \
              Latency is over 2xx answers (code: the whole flow, 3 requests). CPU % is of one core (200 = both \
              cores of a 2-core machine); \"db\" is the local Postgres (all its processes), \"other\" every other process on the \
@@ -120,6 +121,7 @@ impl Report {
             self.distribution,
             self.warmup_s,
             self.duration_s,
+            self.access_token_alg,
             self.id_token_alg,
             self.token_realms_max
         );

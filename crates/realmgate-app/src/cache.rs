@@ -26,6 +26,10 @@ pub struct Caches {
     /// (realm, access-token jti) → whether the token's jti, family and session are still live;
     /// dropped on any revocation in the realm.
     pub token_state: Cache<(RealmId, String), bool>,
+    /// (realm, SHA-256 of an access token) → its claims, once its signature, type and issuer
+    /// checked out: a token presented again skips the signature verification (expiry and
+    /// liveness are still checked every time). Dropped with the realm's keys.
+    pub verified: Cache<(RealmId, String), Arc<realmgate_oidc::claims::AccessTokenClaims>>,
     /// Bumped whenever subject state is dropped, so a load that raced with a revocation does not
     /// cache what it read before it (see [`Caches::subjects_generation`]).
     subjects_generation: AtomicU64,
@@ -65,6 +69,11 @@ impl Caches {
                 .time_to_live(SUBJECT_TTL)
                 .support_invalidation_closures()
                 .build(),
+            verified: Cache::builder()
+                .max_capacity(capacity.saturating_mul(4))
+                .time_to_live(SAFETY_TTL)
+                .support_invalidation_closures()
+                .build(),
             subjects_generation: AtomicU64::new(0),
         }
     }
@@ -99,6 +108,13 @@ impl Caches {
         let _ = self.clients.invalidate_entries_if(move |k, _| k.0 == rid);
         self.forget_roles(id);
         self.forget_subjects(id);
+        self.forget_verified(id);
+    }
+
+    /// Drops the realm's verified-token entries (its keys changed).
+    pub fn forget_verified(&self, id: &RealmId) {
+        let rid = id.clone();
+        let _ = self.verified.invalidate_entries_if(move |k, _| k.0 == rid);
     }
 
     pub fn forget_roles(&self, id: &RealmId) {
@@ -147,7 +163,10 @@ impl Caches {
                     .await;
             }
             Invalidation::Roles { realm } => self.forget_roles(realm),
-            Invalidation::Keys { realm } => self.keys.invalidate(realm).await,
+            Invalidation::Keys { realm } => {
+                self.keys.invalidate(realm).await;
+                self.forget_verified(realm);
+            }
             Invalidation::Subjects { realm } => self.forget_subjects(realm),
         }
     }
@@ -161,5 +180,6 @@ impl Caches {
         self.subjects_generation.fetch_add(1, Ordering::AcqRel);
         self.users.invalidate_all();
         self.token_state.invalidate_all();
+        self.verified.invalidate_all();
     }
 }

@@ -225,19 +225,28 @@ impl App {
         realm: &RealmCtx,
         token: &str,
     ) -> Result<AccessTokenClaims, AppError> {
-        let claims = self.verify_own_jwt(realm, token, Some("at+jwt")).await?;
-        let at: AccessTokenClaims =
-            serde_json::from_value(claims).map_err(|_| invalid_token("malformed claims"))?;
-        if at.iss != realm.issuer {
-            return Err(invalid_token("token issued by another realm"));
-        }
+        let key = (realm.id().clone(), realmgate_crypto::token_hash(token));
+        let at = match self.caches().verified.get(&key).await {
+            Some(at) => at,
+            None => {
+                let claims = self.verify_own_jwt(realm, token, Some("at+jwt")).await?;
+                let at: AccessTokenClaims = serde_json::from_value(claims)
+                    .map_err(|_| invalid_token("malformed claims"))?;
+                if at.iss != realm.issuer {
+                    return Err(invalid_token("token issued by another realm"));
+                }
+                let at = std::sync::Arc::new(at);
+                self.caches().verified.insert(key, at.clone()).await;
+                at
+            }
+        };
         if at.exp <= self.now() {
             return Err(invalid_token("token expired"));
         }
         if !self.token_live(realm, &at).await? {
             return Err(invalid_token("token revoked or its session ended"));
         }
-        Ok(at)
+        Ok((*at).clone())
     }
 
     /// Whether the token's jti is not revoked and its family (or else its session) is live: read

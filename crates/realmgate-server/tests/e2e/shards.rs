@@ -127,7 +127,10 @@ async fn shards_move_a_live_realm_with_the_cli_and_its_tokens_stay_valid() {
         .await;
     assert_eq!(status, 400, "{body}");
     assert!(
-        body["errorMessage"].as_str().unwrap_or("").contains("nowhere"),
+        body["errorMessage"]
+            .as_str()
+            .unwrap_or("")
+            .contains("nowhere"),
         "{body}"
     );
     let list = cli.run(&["shard", "list"]);
