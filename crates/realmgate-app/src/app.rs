@@ -24,7 +24,7 @@ impl AppConfig {
         Self {
             secure_cookies: public_url.starts_with("https://"),
             public_url,
-            cache_capacity: 100_000,
+            cache_capacity: 250_000,
         }
     }
 }

@@ -155,7 +155,7 @@ impl Default for Config {
             passwords: PasswordConfig::default(),
             master_key_file: None,
             log: LogConfig::default(),
-            cache_capacity: 100_000,
+            cache_capacity: 250_000,
         }
     }
 }
