@@ -19,7 +19,8 @@ pub struct Caches {
     pub clients: Cache<(RealmId, String), Arc<ClientCtx>>,
     /// realm → signing keys and the serialised JWKS.
     pub keys: Cache<RealmId, Arc<RealmKeys>>,
-    /// (realm, user) → role claims; short-lived and dropped on any role change in the realm.
+    /// (realm, user) → role claims; dropped on any role change in the realm (and after the safety
+    /// TTL: at 100,000 busy realms a 60 s TTL made most client-credentials requests recompute them).
     pub roles: Cache<(RealmId, UserId), Arc<RoleClaims>>,
     /// (realm, user) → the user row, for userinfo; dropped on any change to the realm's users.
     pub users: Cache<(RealmId, UserId), Arc<User>>,
@@ -56,7 +57,7 @@ impl Caches {
                 .build(),
             roles: Cache::builder()
                 .max_capacity(capacity)
-                .time_to_live(Duration::from_secs(60))
+                .time_to_live(SAFETY_TTL)
                 .support_invalidation_closures()
                 .build(),
             users: Cache::builder()
