@@ -116,6 +116,18 @@ async fn admin_errors_are_problem_json_never_500() {
         .await;
     assert_eq!(status, 409, "{body}");
     assert!(body["errorMessage"].is_string());
+    // A shard this (unsharded) server does not have is the caller's mistake, and no realm is made.
+    let (status, _, body) = app
+        .admin(
+            Method::POST,
+            "",
+            Some(json!({ "realm": "no-such-shard", "shard": "elsewhere" })),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["errorMessage"].is_string(), "{body}");
+    let (status, _, _) = app.admin(Method::GET, "/no-such-shard", None).await;
+    assert_eq!(status, 404);
     let token = app.admin_token().await;
     let resp = app
         .http
