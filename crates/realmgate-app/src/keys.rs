@@ -32,6 +32,11 @@ impl App {
     /// The realm's keys as stored (for verification). Keys are created per algorithm when first
     /// needed: signing creates the key of its algorithm, the JWKS creates the RS256 key.
     pub async fn realm_keys(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
+        // A hit is a plain lookup: `try_get_with` clones the key and the app and builds a loader
+        // future even when the entry is there.
+        if let Some(keys) = self.caches().keys.get(realm).await {
+            return Ok(keys);
+        }
         let app = self.clone();
         let rid = realm.clone();
         self.caches()

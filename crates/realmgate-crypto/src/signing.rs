@@ -10,6 +10,8 @@ use aws_lc_rs::signature::{
     ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
     RsaKeyPair,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
 use crate::hashing::b64url;
@@ -31,6 +33,8 @@ pub struct SigningKey {
     alg: SigAlg,
     pair: Pair,
     verifying: VerifyingKey,
+    /// base64url headers for [`PRECOMPUTED_TYPS`].
+    headers: Vec<(Option<&'static str>, String)>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -40,6 +44,19 @@ impl fmt::Debug for SigningKey {
             .field("alg", &self.alg)
             .finish_non_exhaustive()
     }
+}
+
+/// JWS `typ` values whose encoded header each key precomputes.
+const PRECOMPUTED_TYPS: [Option<&str>; 3] = [None, Some("at+jwt"), Some("JWT")];
+
+fn encode_header(alg: SigAlg, kid: &str, typ: Option<&str>) -> Result<String, CryptoError> {
+    let json = serde_json::to_vec(&Header {
+        alg: alg.as_str(),
+        kid,
+        typ,
+    })
+    .map_err(|_| CryptoError::Internal)?;
+    Ok(b64url(&json))
 }
 
 #[derive(Serialize)]
@@ -111,11 +128,16 @@ impl SigningKey {
         };
         // Also enforces the RSA size policy (2048..=8192 bits) for imported keys.
         let verifying = VerifyingKey::from_material(Some(kid.clone()), material)?;
+        let headers = PRECOMPUTED_TYPS
+            .iter()
+            .map(|t| encode_header(alg, &kid, *t).map(|h| (*t, h)))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             kid,
             alg,
             pair,
             verifying,
+            headers,
         })
     }
 
@@ -159,12 +181,6 @@ impl SigningKey {
         typ: Option<&str>,
         claims: &C,
     ) -> Result<String, CryptoError> {
-        let header = serde_json::to_vec(&Header {
-            alg: self.alg.as_str(),
-            kid: &self.kid,
-            typ,
-        })
-        .map_err(|_| CryptoError::Internal)?;
         let payload = serde_json::to_vec(claims)
             .map_err(|_| CryptoError::InvalidToken("claims are not serializable".to_owned()))?;
         if payload.first() != Some(&b'{') {
@@ -172,17 +188,61 @@ impl SigningKey {
                 "claims must be a JSON object".to_owned(),
             ));
         }
-        let mut token = b64url(&header);
+        // One buffer for the whole token: header, payload and signature are base64url-encoded
+        // straight into it (the hot path of every grant).
+        let header = self.encoded_header(typ)?;
+        let mut token = String::with_capacity(
+            header.len() + 2 + (payload.len() * 4).div_ceil(3) + self.signature_b64_len(),
+        );
+        token.push_str(&header);
         token.push('.');
-        token.push_str(&b64url(&payload));
-        let sig = self.sign(token.as_bytes())?;
-        token.push('.');
-        token.push_str(&b64url(&sig));
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        self.sign_into(&mut token)?;
         Ok(token)
     }
 
-    /// Signs arbitrary bytes with this key's algorithm (a detached signature, e.g. for SAML):
-    /// RSASSA-PKCS1-v1_5 SHA-256, ECDSA P-256 SHA-256 as 64-byte `r || s`, or Ed25519.
+    /// The base64url JWS header for `typ`: precomputed for the types Realmgate mints.
+    fn encoded_header(&self, typ: Option<&str>) -> Result<std::borrow::Cow<'_, str>, CryptoError> {
+        if let Some((_, h)) = self.headers.iter().find(|(t, _)| *t == typ) {
+            return Ok(std::borrow::Cow::Borrowed(h.as_str()));
+        }
+        encode_header(self.alg, &self.kid, typ).map(std::borrow::Cow::Owned)
+    }
+
+    fn signature_b64_len(&self) -> usize {
+        let raw = match &self.pair {
+            Pair::Rsa(kp) => kp.public_modulus_len(),
+            Pair::Ec(_) | Pair::Ed(_) => 64,
+        };
+        (raw * 4).div_ceil(3)
+    }
+
+    /// Signs `token` (the JWS signing input) and appends `.` and the base64url signature.
+    fn sign_into(&self, token: &mut String) -> Result<(), CryptoError> {
+        match &self.pair {
+            Pair::Ec(kp) => {
+                let sig = kp
+                    .sign(&SystemRandom::new(), token.as_bytes())
+                    .map_err(|_| CryptoError::Internal)?;
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(sig.as_ref(), token);
+            }
+            Pair::Ed(kp) => {
+                let sig = kp
+                    .try_sign(token.as_bytes())
+                    .map_err(|_| CryptoError::Internal)?;
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(sig.as_ref(), token);
+            }
+            Pair::Rsa(_) => {
+                let sig = self.sign(token.as_bytes())?;
+                token.push('.');
+                URL_SAFE_NO_PAD.encode_string(&sig, token);
+            }
+        }
+        Ok(())
+    }
+
     pub fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, CryptoError> {
         match &self.pair {
             Pair::Rsa(kp) => {
