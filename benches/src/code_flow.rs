@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use hyper::header::{HeaderValue, LOCATION, SET_COOKIE};
 
-use crate::http::{Endpoint, Http, Resp};
+use crate::http::{Client, Endpoint, Http, Req, Resp};
 use crate::provision::{CLIENT_ID, PASSWORD, REDIRECT_URI, USERNAME};
 
 /// The cookie the login form's CSRF check reads.
@@ -127,9 +127,10 @@ fn fail(step: &str, resp: &Resp) -> FlowError {
 }
 
 /// One whole flow for `USERNAME` in the realm whose base is `realm_base`
-/// (`{server}/realms/{name}`); returns the token endpoint's answer.
+/// (`{server}/realms/{name}`), its three requests through `client`; returns the token
+/// endpoint's answer.
 pub async fn run(
-    http: &Http,
+    client: &mut Client,
     server: &str,
     realm_base: &str,
     token: &Endpoint,
@@ -149,8 +150,8 @@ pub async fn run(
     .map_err(|e| ("auth url".to_owned(), format!("{e:#}")))?;
 
     // 1. The login page.
-    let page = http
-        .get_with_cookie(&auth, None)
+    let page = client
+        .send(Req::get(&auth))
         .await
         .map_err(|e| transport("auth", e))?;
     if page.status != 200 {
@@ -173,8 +174,8 @@ pub async fn run(
         urlencode(USERNAME),
         urlencode(PASSWORD)
     );
-    let login = http
-        .post_form_with_cookie(&action, Some(&cookie), Bytes::from(body))
+    let login = client
+        .send(Req::post_form(&action, Bytes::from(body)).cookie(Some(&cookie)))
         .await
         .map_err(|e| transport("login", e))?;
     if !matches!(login.status, 302 | 303) {
@@ -197,8 +198,8 @@ pub async fn run(
         "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={verifier}",
         urlencode(REDIRECT_URI)
     );
-    let tokens = http
-        .post_form(token, Some(basic), Bytes::from(body))
+    let tokens = client
+        .send(Req::post_form(token, Bytes::from(body)).auth(Some(basic)))
         .await
         .map_err(|e| transport("token", e))?;
     if tokens.status != 200 {
@@ -207,7 +208,8 @@ pub async fn run(
     Ok(tokens)
 }
 
-/// Checks one flow end to end (for the warm-up), with a readable error.
+/// Checks one flow end to end (for the warm-up) through a worker's client, with a readable
+/// error.
 pub async fn check(
     http: &Http,
     server: &str,
@@ -215,7 +217,7 @@ pub async fn check(
     token: &Endpoint,
     basic: &HeaderValue,
 ) -> Result<()> {
-    match run(http, server, realm_base, token, basic).await {
+    match run(&mut http.worker(), server, realm_base, token, basic).await {
         Ok(r) => {
             let v: serde_json::Value = serde_json::from_slice(&r.body).context("token response")?;
             if v.get("id_token").is_none() {

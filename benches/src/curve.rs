@@ -1,6 +1,7 @@
 //! The scaling curve (`--curve 10,1000,10000,100000`): the same scenarios over the first K
 //! realms of one server at each K, summarised per operation as throughput, p99 and the ratio
-//! p99(K) / p99(smallest K).
+//! p99(K) / p99(smallest K). In a closed loop at saturation p99 mirrors the CPU per request; with
+//! `--rate` every step gets the same offered load, so the ratio compares latency at equal load.
 
 use std::fmt::Write as _;
 
@@ -36,6 +37,8 @@ pub struct Point {
     /// p99 here / p99 at the smallest step.
     pub p99_ratio: Option<f64>,
     pub errors: u64,
+    /// Open loop (scenario rows): requests that started more than 1 ms after they fell due.
+    pub late: Option<u64>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -48,6 +51,8 @@ pub struct Row {
 #[derive(Debug, serde::Serialize)]
 pub struct Curve {
     pub steps: Vec<usize>,
+    /// `--rate`: the offered load of every step (requests/s); `None`: a closed loop.
+    pub rate_per_s: Option<f64>,
     pub rows: Vec<Row>,
     /// Per step: realm creation rate, full provisioning rate and server RSS after provisioning.
     pub realm_creations_per_s: Vec<f64>,
@@ -55,34 +60,54 @@ pub struct Curve {
     pub server_rss_mib: Vec<Option<f64>>,
 }
 
-/// (name, ok/s, p50, p99, errors) of every scenario and mixed sub-operation of a step.
-fn figures(step: &Step) -> Vec<(String, f64, f64, f64, u64)> {
+/// One row's figures at one step.
+struct Figures {
+    op: String,
+    ok_per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    late: Option<u64>,
+}
+
+/// The figures of every scenario and mixed sub-operation of a step.
+fn figures(step: &Step) -> Vec<Figures> {
     let mut out = Vec::new();
     for r in &step.scenarios {
-        out.push((
-            r.name.to_owned(),
-            r.ok_per_s,
-            r.latency_ms.p50,
-            r.latency_ms.p99,
-            r.error_count(),
-        ));
+        out.push(Figures {
+            op: r.name.to_owned(),
+            ok_per_s: r.ok_per_s,
+            p50_ms: r.latency_ms.p50,
+            p99_ms: r.latency_ms.p99,
+            errors: r.error_count(),
+            late: r.open_loop.as_ref().map(|o| o.late),
+        });
         for o in &r.per_op {
-            out.push((
-                format!("{}/{}", r.name, o.op),
-                o.ok_per_s,
-                o.latency_ms.p50,
-                o.latency_ms.p99,
-                o.errors.values().sum(),
-            ));
+            out.push(Figures {
+                op: format!("{}/{}", r.name, o.op),
+                ok_per_s: o.ok_per_s,
+                p50_ms: o.latency_ms.p50,
+                p99_ms: o.latency_ms.p99,
+                errors: o.errors.values().sum(),
+                late: None,
+            });
         }
     }
     out
 }
 
-pub fn curve(steps: &[Step]) -> Curve {
+pub fn curve(steps: &[Step], rate_per_s: Option<f64>) -> Curve {
     let mut rows: Vec<Row> = Vec::new();
     for step in steps {
-        for (op, ok_per_s, p50_ms, p99_ms, errors) in figures(step) {
+        for f in figures(step) {
+            let Figures {
+                op,
+                ok_per_s,
+                p50_ms,
+                p99_ms,
+                errors,
+                late,
+            } = f;
             let row = match rows.iter_mut().position(|r| r.op == op) {
                 Some(i) => &mut rows[i],
                 None => {
@@ -102,11 +127,13 @@ pub fn curve(steps: &[Step]) -> Curve {
                 p99_ms,
                 p99_ratio: base.filter(|b| *b > 0.0).map(|b| p99_ms / b),
                 errors,
+                late,
             });
         }
     }
     Curve {
         steps: steps.iter().map(|s| s.realms).collect(),
+        rate_per_s,
         rows,
         realm_creations_per_s: steps
             .iter()
@@ -132,9 +159,16 @@ fn thousands(n: usize) -> String {
 impl Curve {
     pub fn markdown(&self) -> String {
         let mut s = String::new();
+        let load = match self.rate_per_s {
+            Some(r) => format!(
+                "at the same offered load, {r} requests/s per scenario (open loop; \"req/s\" is \
+                 what was answered)"
+            ),
+            None => "in a closed loop".to_owned(),
+        };
         let _ = writeln!(
             s,
-            "### Scaling curve\n\nThe same scenarios over the first K realms of one server; \
+            "### Scaling curve\n\nThe same scenarios over the first K realms of one server, {load}; \
              \"×p99\" is p99 at K over p99 at K = {}.\n",
             thousands(self.steps.first().copied().unwrap_or(0))
         );
@@ -171,6 +205,16 @@ impl Curve {
             }
             s.push('\n');
         }
+        let late: Vec<u64> = self
+            .steps
+            .iter()
+            .map(|k| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.points.iter().find(|p| p.realms == *k)?.late)
+                    .sum()
+            })
+            .collect();
         let mut extra = |label: &str, values: Vec<String>| {
             let _ = write!(s, "| {label} |");
             for (i, v) in values.iter().enumerate() {
@@ -178,6 +222,12 @@ impl Curve {
             }
             s.push('\n');
         };
+        if self.rate_per_s.is_some() {
+            extra(
+                "requests started >1 ms late (all scenarios)",
+                late.iter().map(u64::to_string).collect(),
+            );
+        }
         extra(
             "realm creations/s (that step's new realms)",
             self.realm_creations_per_s

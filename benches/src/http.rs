@@ -1,6 +1,9 @@
-//! The load generator's HTTP client: hyper's pooled client directly (default) or reqwest, behind
-//! one small interface, so the two can be compared (`--client`). Requests are pre-built per realm
-//! (parsed URIs, header values, static bodies) to keep the generator's per-request cost low.
+//! The load generator's HTTP clients, behind one small interface so they can be compared
+//! (`--client`): by default each worker owns one keep-alive connection (`conn.rs`); `hyper` shares
+//! hyper's pooled client and `reqwest` a reqwest client between the workers. Setup and
+//! provisioning always go through the shared client ([`Http`]); a worker sends through its
+//! [`Client`]. Requests are pre-built per realm (parsed URIs, header values, static bodies) to
+//! keep the generator's per-request cost low.
 
 use std::time::Duration;
 
@@ -8,18 +11,35 @@ use anyhow::{Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::HeaderMap;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderValue};
-use hyper::{Method, Request, Uri};
-use hyper_util::client::legacy::Client;
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, HeaderValue};
+use hyper::{Method, Request, Response, Uri};
+use hyper_util::client::legacy::Client as Pooled;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+
+use crate::conn::Conn;
 
 /// Which HTTP client drives the traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientKind {
+    /// One keep-alive HTTP/1.1 connection per worker (hyper's low-level client): no pool.
+    Conn,
+    /// hyper_util's pooled client, shared by the workers.
     Hyper,
+    /// reqwest, shared by the workers.
     Reqwest,
+}
+
+impl ClientKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClientKind::Conn => "conn (one connection per worker)",
+            ClientKind::Hyper => "hyper (pooled)",
+            ClientKind::Reqwest => "reqwest",
+        }
+    }
 }
 
 /// Every request gives up after this long (counted as a `timeout` error).
@@ -28,7 +48,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// A parsed endpoint (hyper's form; the reqwest client converts it per request).
 #[derive(Clone, Debug)]
 pub struct Endpoint {
-    uri: Uri,
+    pub(crate) uri: Uri,
 }
 
 impl Endpoint {
@@ -39,8 +59,7 @@ impl Endpoint {
     }
 }
 
-/// A response: status, headers and the whole body (read so the connection goes back to the
-/// pool).
+/// A response: status, headers and the whole body (read so the connection can be reused).
 pub struct Resp {
     pub status: u16,
     pub headers: HeaderMap,
@@ -70,28 +89,111 @@ impl SendError {
     }
 }
 
+static FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
+
+/// One request: a GET, or a POST of a form body, with optional `Authorization` and `Cookie`.
+pub struct Req<'a> {
+    pub ep: &'a Endpoint,
+    pub auth: Option<&'a HeaderValue>,
+    pub cookie: Option<&'a HeaderValue>,
+    /// `Some`: a POST with this `application/x-www-form-urlencoded` body.
+    pub form: Option<Bytes>,
+}
+
+impl<'a> Req<'a> {
+    pub fn get(ep: &'a Endpoint) -> Self {
+        Self {
+            ep,
+            auth: None,
+            cookie: None,
+            form: None,
+        }
+    }
+
+    pub fn post_form(ep: &'a Endpoint, body: Bytes) -> Self {
+        Self {
+            form: Some(body),
+            ..Self::get(ep)
+        }
+    }
+
+    pub fn auth(self, auth: Option<&'a HeaderValue>) -> Self {
+        Self { auth, ..self }
+    }
+
+    pub fn cookie(self, cookie: Option<&'a HeaderValue>) -> Self {
+        Self { cookie, ..self }
+    }
+
+    /// hyper's request, to `uri` (absolute for the pool, origin-form on a bare connection),
+    /// with `host` when given (hyper's low-level client does not add one).
+    pub(crate) fn to_hyper(&self, uri: Uri, host: Option<&HeaderValue>) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(self.form.clone().unwrap_or_default()));
+        *req.uri_mut() = uri;
+        if self.form.is_some() {
+            *req.method_mut() = Method::POST;
+        }
+        let h = req.headers_mut();
+        h.reserve(4);
+        if let Some(v) = host {
+            h.insert(HOST, v.clone());
+        }
+        if let Some(a) = self.auth {
+            h.insert(AUTHORIZATION, a.clone());
+        }
+        if let Some(c) = self.cookie {
+            h.insert(COOKIE, c.clone());
+        }
+        if self.form.is_some() {
+            h.insert(CONTENT_TYPE, FORM.clone());
+        }
+        req
+    }
+}
+
+/// Reads a hyper response's whole body.
+pub(crate) async fn read(resp: Response<Incoming>) -> Result<Resp, SendError> {
+    let (parts, body) = resp.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map_err(|e| SendError::Transport(e.to_string()))?
+        .to_bytes();
+    Ok(Resp {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// The shared client: setup, provisioning and (`--client hyper|reqwest`) the workers.
 #[derive(Clone)]
-pub enum Http {
-    Hyper(Client<HttpConnector, Full<Bytes>>),
+pub struct Http {
+    pool: Pool,
+    /// `--client conn`: workers get a connection of their own.
+    own_conns: bool,
+}
+
+#[derive(Clone)]
+enum Pool {
+    Hyper(Pooled<HttpConnector, Full<Bytes>>),
     Reqwest(reqwest::Client),
 }
 
-static FORM: HeaderValue = HeaderValue::from_static("application/x-www-form-urlencoded");
-
 impl Http {
     pub fn new(kind: ClientKind, max_idle: usize) -> Result<Self> {
-        Ok(match kind {
-            ClientKind::Hyper => {
+        let pool = match kind {
+            ClientKind::Conn | ClientKind::Hyper => {
                 let mut conn = HttpConnector::new();
                 conn.set_nodelay(true);
-                Http::Hyper(
-                    Client::builder(TokioExecutor::new())
+                Pool::Hyper(
+                    Pooled::builder(TokioExecutor::new())
                         .pool_max_idle_per_host(max_idle)
                         .pool_idle_timeout(Duration::from_secs(90))
                         .build(conn),
                 )
             }
-            ClientKind::Reqwest => Http::Reqwest(
+            ClientKind::Reqwest => Pool::Reqwest(
                 reqwest::Client::builder()
                     .no_proxy()
                     .redirect(reqwest::redirect::Policy::none())
@@ -101,31 +203,25 @@ impl Http {
                     .timeout(REQUEST_TIMEOUT)
                     .build()?,
             ),
+        };
+        Ok(Self {
+            pool,
+            own_conns: kind == ClientKind::Conn,
         })
+    }
+
+    /// The client one worker sends through.
+    pub fn worker(&self) -> Client {
+        if self.own_conns {
+            Client::Own(Conn::default())
+        } else {
+            Client::Shared(self.clone())
+        }
     }
 
     /// GET `ep`, optionally with an `Authorization` header.
     pub async fn get(&self, ep: &Endpoint, auth: Option<&HeaderValue>) -> Result<Resp, SendError> {
-        self.send(Method::GET, ep, auth, None, None).await
-    }
-
-    /// GET `ep` with a `Cookie` header.
-    pub async fn get_with_cookie(
-        &self,
-        ep: &Endpoint,
-        cookie: Option<&HeaderValue>,
-    ) -> Result<Resp, SendError> {
-        self.send(Method::GET, ep, None, cookie, None).await
-    }
-
-    /// POST a form body to `ep` with a `Cookie` header (a browser submitting a page's form).
-    pub async fn post_form_with_cookie(
-        &self,
-        ep: &Endpoint,
-        cookie: Option<&HeaderValue>,
-        body: Bytes,
-    ) -> Result<Resp, SendError> {
-        self.send(Method::POST, ep, None, cookie, Some(body)).await
+        self.send(Req::get(ep).auth(auth)).await
     }
 
     /// POST a form body to `ep`, optionally with an `Authorization` header.
@@ -135,67 +231,42 @@ impl Http {
         auth: Option<&HeaderValue>,
         body: Bytes,
     ) -> Result<Resp, SendError> {
-        self.send(Method::POST, ep, auth, None, Some(body)).await
+        self.send(Req::post_form(ep, body).auth(auth)).await
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        ep: &Endpoint,
-        auth: Option<&HeaderValue>,
-        cookie: Option<&HeaderValue>,
-        body: Option<Bytes>,
-    ) -> Result<Resp, SendError> {
-        match self {
-            Http::Hyper(client) => {
-                let mut req = Request::builder().method(method).uri(ep.uri.clone());
-                if let Some(a) = auth {
-                    req = req.header(AUTHORIZATION, a.clone());
-                }
-                if let Some(c) = cookie {
-                    req = req.header(COOKIE, c.clone());
-                }
-                if body.is_some() {
-                    req = req.header(CONTENT_TYPE, FORM.clone());
-                }
-                let req = req
-                    .body(Full::new(body.unwrap_or_default()))
-                    .map_err(|e| SendError::Transport(e.to_string()))?;
+    pub async fn send(&self, req: Req<'_>) -> Result<Resp, SendError> {
+        match &self.pool {
+            Pool::Hyper(client) => {
                 let work = async {
                     let resp = client
-                        .request(req)
+                        .request(req.to_hyper(req.ep.uri.clone(), None))
                         .await
                         .map_err(|e| SendError::Transport(format!("{e:?}")))?;
-                    let (parts, body) = resp.into_parts();
-                    let body = body
-                        .collect()
-                        .await
-                        .map_err(|e| SendError::Transport(e.to_string()))?
-                        .to_bytes();
-                    Ok(Resp {
-                        status: parts.status.as_u16(),
-                        headers: parts.headers,
-                        body,
-                    })
+                    read(resp).await
                 };
                 tokio::time::timeout(REQUEST_TIMEOUT, work)
                     .await
                     .map_err(|_| SendError::Timeout)?
             }
-            Http::Reqwest(client) => {
-                let url = reqwest::Url::parse(&ep.uri.to_string())
+            Pool::Reqwest(client) => {
+                let url = reqwest::Url::parse(&req.ep.uri.to_string())
                     .map_err(|e| SendError::Transport(e.to_string()))?;
-                let mut req = client.request(method, url);
-                if let Some(a) = auth {
-                    req = req.header(AUTHORIZATION, a.clone());
+                let method = if req.form.is_some() {
+                    Method::POST
+                } else {
+                    Method::GET
+                };
+                let mut r = client.request(method, url);
+                if let Some(a) = req.auth {
+                    r = r.header(AUTHORIZATION, a.clone());
                 }
-                if let Some(c) = cookie {
-                    req = req.header(COOKIE, c.clone());
+                if let Some(c) = req.cookie {
+                    r = r.header(COOKIE, c.clone());
                 }
-                if let Some(b) = body {
-                    req = req.header(CONTENT_TYPE, FORM.clone()).body(b);
+                if let Some(b) = req.form {
+                    r = r.header(CONTENT_TYPE, FORM.clone()).body(b);
                 }
-                let mut resp = req.send().await.map_err(reqwest_error)?;
+                let mut resp = r.send().await.map_err(reqwest_error)?;
                 let status = resp.status().as_u16();
                 let headers = std::mem::take(resp.headers_mut());
                 let body = resp.bytes().await.map_err(reqwest_error)?;
@@ -214,5 +285,22 @@ fn reqwest_error(e: reqwest::Error) -> SendError {
         SendError::Timeout
     } else {
         SendError::Transport(e.to_string())
+    }
+}
+
+/// What one worker sends its requests through.
+pub enum Client {
+    /// Its own keep-alive connection (`--client conn`).
+    Own(Conn),
+    /// The shared client.
+    Shared(Http),
+}
+
+impl Client {
+    pub async fn send(&mut self, req: Req<'_>) -> Result<Resp, SendError> {
+        match self {
+            Client::Own(c) => c.send(req).await,
+            Client::Shared(h) => h.send(req).await,
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! `loadbench`: provisions realms on a Realmgate server and drives closed-loop OIDC traffic at it,
-//! reporting throughput, latency percentiles, errors and the server's CPU and memory.
+//! `loadbench`: provisions realms on a Realmgate server and drives OIDC traffic at it (a closed
+//! loop, or a fixed offered load with `--rate`), reporting throughput, latency percentiles,
+//! errors and the server's CPU and memory.
 //!
 //! ```text
 //! cargo build --release -p realmgate-server
@@ -11,8 +12,10 @@
 //! See `docs/performance.md`.
 
 mod code_flow;
+mod conn;
 mod curve;
 mod http;
+mod pace;
 mod provision;
 mod report;
 mod scenario;
@@ -21,6 +24,7 @@ mod stats;
 mod steps;
 mod users;
 mod warmup;
+mod worker;
 
 #[cfg(test)]
 mod selftest;
@@ -101,9 +105,17 @@ pub struct Args {
     restart_idle: f64,
     #[arg(long, default_value = "lb")]
     realm_prefix: String,
-    /// Closed-loop workers.
+    /// Workers: in a closed loop, each sends its next request when the previous one is
+    /// answered; with --rate, the most requests in flight at once.
     #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Open loop: this many requests per second in all (a code flow counts as one), due at fixed
+    /// intervals whatever the answers, spread over the --concurrency workers. A request due
+    /// while every worker is busy waits and is timed from when it fell due; the report gives
+    /// the achieved rate and the requests that started more than 1 ms late. Without it, a
+    /// closed loop.
+    #[arg(long)]
+    rate: Option<f64>,
     /// Measured seconds per scenario.
     #[arg(long, default_value_t = 10.0)]
     duration: f64,
@@ -129,8 +141,10 @@ pub struct Args {
     zipf: bool,
     #[arg(long, default_value_t = 1.0)]
     zipf_exponent: f64,
-    /// HTTP client of the load generator.
-    #[arg(long, value_enum, default_value = "hyper")]
+    /// HTTP client of the load generator's workers: `conn`, one keep-alive connection per
+    /// worker (the least CPU per request); `hyper`, hyper's pooled client; `reqwest`. Setup and
+    /// provisioning use hyper's pooled client (reqwest with `reqwest`).
+    #[arg(long, value_enum, default_value = "conn")]
     client: ClientKind,
     /// Load-generator runtime threads (1: a current-thread runtime). On the 2-core machine 2
     /// gave ~35% more client-credentials throughput than 1 (docs/performance.md).
@@ -154,6 +168,11 @@ pub struct Args {
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
 }
+
+/// The load generator shares the machine with the server: every cycle it spends is taken from the
+/// server, so it uses the same allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> Result<()> {
     let args = Args::parse();
@@ -200,6 +219,12 @@ async fn run(args: Args) -> Result<()> {
             "--duration must be in (0, 3600] seconds, --warmup and --wait-idle non-negative, \
              --restart-idle in [0, 600]"
         );
+    }
+    if args
+        .rate
+        .is_some_and(|r| !(r.is_finite() && (0.001..=10_000_000.0).contains(&r)))
+    {
+        bail!("--rate must be in [0.001, 10,000,000] requests per second");
     }
     let stamp = report::timestamp();
     std::fs::create_dir_all(&args.out)
@@ -405,6 +430,7 @@ async fn drive(
             .database_url
             .as_ref()
             .map(|_| args.db_process_name.clone()),
+        rate: args.rate,
     };
     let step_cfg = StepCfg {
         admin,
@@ -433,7 +459,7 @@ async fn drive(
         done.push(steps::run_step(&target, from, &step_cfg).await?);
         from = k;
     }
-    let curve = (done.len() > 1).then(|| curve::curve(&done));
+    let curve = (done.len() > 1).then(|| curve::curve(&done, args.rate));
 
     Ok(Report {
         started_at: stamp.to_owned(),
@@ -446,6 +472,14 @@ async fn drive(
         access_token_alg: args.access_token_alg.clone(),
         realms: total,
         concurrency: args.concurrency,
+        rate_per_s: args.rate,
+        load: match args.rate {
+            Some(r) => format!(
+                "open loop at {r} requests/s (up to {} in flight)",
+                args.concurrency
+            ),
+            None => format!("closed loop, {} workers", args.concurrency),
+        },
         duration_s: args.duration,
         warmup_s: args.warmup,
         token_realms_max: args.token_realms,

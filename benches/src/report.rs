@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use crate::curve::Curve;
 use crate::http::ClientKind;
+use crate::pace::OpenLoop;
 use crate::scenario::ScenarioResult;
 use crate::server::Machine;
 use crate::steps::Step;
@@ -55,6 +56,10 @@ pub struct Report {
     /// Realms provisioned in all (the largest step).
     pub realms: usize,
     pub concurrency: usize,
+    /// `--rate`: the offered load in requests per second (open loop); `None`: a closed loop.
+    pub rate_per_s: Option<f64>,
+    /// "closed loop, N workers" or "open loop at R requests/s (up to N in flight)".
+    pub load: String,
     pub duration_s: f64,
     pub warmup_s: f64,
     /// `--token-realms`: most realms user tokens are taken from.
@@ -85,10 +90,7 @@ impl Report {
             m.cpu_model,
             m.mem_total_mib,
             m.kernel,
-            match self.client {
-                ClientKind::Hyper => "hyper",
-                ClientKind::Reqwest => "reqwest",
-            },
+            self.client.name(),
             self.loadgen_threads
         );
         if let Some(srv) = &self.server {
@@ -111,13 +113,13 @@ impl Report {
         }
         let _ = writeln!(
             s,
-            "Traffic: {} workers, closed loop, {} over the step's realms, {} s warm-up + {} s measured per scenario. \
+            "Traffic: {}, {} over the step's realms, {} s warm-up + {} s measured per scenario. \
              Access tokens {}, ID tokens {}. userinfo, introspect, refresh and jwks use the token sample (at most {} realms \
              spread evenly over the step's realms); cc, password, code and discovery use every realm. \
              Latency is over 2xx answers (code: the whole flow, 3 requests). CPU % is of one core (200 = both \
              cores of a 2-core machine); \"db\" is the local Postgres (all its processes), \"other\" every other process on the \
              machine meanwhile.\n",
-            self.concurrency,
+            self.load,
             self.distribution,
             self.warmup_s,
             self.duration_s,
@@ -125,6 +127,14 @@ impl Report {
             self.id_token_alg,
             self.token_realms_max
         );
+        if self.rate_per_s.is_some() {
+            s.push_str(
+                "Open loop: requests fall due at fixed intervals whatever the answers; one that falls due \
+                 while every worker is busy waits for one and its latency counts from when it fell due. \
+                 \"sent/s\" is the achieved rate, \"late\" the requests that started more than 1 ms after \
+                 they fell due (the load was not kept up with), \"max lag\" the longest such wait.\n\n",
+            );
+        }
         for step in &self.steps {
             step_markdown(&mut s, step);
         }
@@ -228,10 +238,18 @@ fn step_markdown(s: &mut String, step: &Step) {
 }
 
 fn scenario_table(scenarios: &[ScenarioResult]) -> String {
+    // Open loop: the achieved rate and the late starts after the answered req/s.
+    let open = scenarios.iter().any(|r| r.open_loop.is_some());
+    let (open_head, open_rule, open_blank) = if open {
+        (" sent/s | late | max lag ms |", "---:|---:|---:|", " | | |")
+    } else {
+        ("", "", "")
+    };
     let mut s = String::new();
-    s.push_str(
-        "| scenario | requests | errors | req/s | p50 ms | p95 ms | p99 ms | max ms | server CPU % | server CPU µs/req | server RSS MiB (max) | server threads | db CPU % | loadgen CPU % | other CPU % |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    let _ = writeln!(
+        s,
+        "| scenario | requests | errors | req/s |{open_head} p50 ms | p95 ms | p99 ms | max ms | server CPU % | server CPU µs/req | server RSS MiB (max) | server threads | db CPU % | loadgen CPU % | other CPU % |\n\
+         |---|---:|---:|---:|{open_rule}---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for r in scenarios {
         let errors = if r.errors.is_empty() {
@@ -243,9 +261,14 @@ fn scenario_table(scenarios: &[ScenarioResult]) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
+        let open_cells = match (&r.open_loop, open) {
+            (Some(o), _) => open_cells(o),
+            (None, true) => open_blank.to_owned(),
+            (None, false) => String::new(),
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} |{open_cells} {:.2} | {:.2} | {:.2} | {:.1} | {} | {} | {} | {} | {} | {} | {} |",
             r.name,
             r.requests,
             errors,
@@ -267,7 +290,7 @@ fn scenario_table(scenarios: &[ScenarioResult]) -> String {
         for o in &r.per_op {
             let _ = writeln!(
                 s,
-                "| ↳ {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.1} | | | | | | | |",
+                "| ↳ {} | {} | {} | {:.0} |{open_blank} {:.2} | {:.2} | {:.2} | {:.1} | | | | | | | |",
                 o.op,
                 o.requests,
                 o.errors.values().sum::<u64>(),
@@ -280,6 +303,14 @@ fn scenario_table(scenarios: &[ScenarioResult]) -> String {
         }
     }
     s
+}
+
+/// " sent/s | late | max lag ms |" cells of an open-loop scenario.
+fn open_cells(o: &OpenLoop) -> String {
+    format!(
+        " {:.0} of {} | {} | {:.1} |",
+        o.achieved_per_s, o.offered_per_s, o.late, o.max_lag_ms
+    )
 }
 
 /// UTC now as `YYYYMMDDTHHMMSSZ` (the report's name; wall-clock time is the point here).

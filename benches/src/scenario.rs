@@ -1,10 +1,11 @@
-//! Closed-loop traffic: `concurrency` workers (tokio tasks sharing one keep-alive client), each
-//! sending its next request as soon as the previous one is answered, spread over the realms
+//! Traffic: `concurrency` workers (tokio tasks, `worker.rs`), each sending through its own client,
+//! in a closed loop (the next request as soon as the previous one is answered) or, with `--rate`,
+//! an open loop at a fixed offered load (`pace.rs`); requests are spread over the realms
 //! uniformly or by a Zipf law, for a warm-up and then a measured window.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -13,11 +14,13 @@ use bytes::Bytes;
 use hyper::header::HeaderValue;
 use tokio::time::sleep_until;
 
-use crate::http::{Endpoint, Http, Resp};
+use crate::http::{Client, Endpoint, Http, Req, Resp};
+use crate::pace::{OpenLoop, Schedule};
 use crate::provision::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
 use crate::server::{comm_cpu, machine_cpu, proc_cpu, proc_rss_kib};
-use crate::stats::{Summary, micros};
+use crate::stats::Summary;
 use crate::users::{Sample, Shared, UserTok, user_tokens};
+use crate::worker::{self, OpStats, Plan, Tally};
 
 /// What `--scenario` accepts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -78,7 +81,7 @@ impl Op {
         matches!(self, Op::Password | Op::Code)
     }
 
-    fn index(self) -> usize {
+    pub fn index(self) -> usize {
         self as usize
     }
 }
@@ -160,7 +163,7 @@ impl Rng {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
     }
 }
@@ -268,7 +271,7 @@ struct TokenResp {
 }
 
 /// A worker's refresh token chain.
-struct RefreshState {
+pub struct RefreshState {
     realm: usize,
     token: String,
 }
@@ -337,10 +340,11 @@ impl Target {
         Ok(serde_json::from_slice(&self.login_json(realm).await?)?)
     }
 
-    /// One request of `op`; `Ok` is any HTTP response.
-    async fn send(
+    /// One request of `op` through `client`; `Ok` is any HTTP response.
+    pub async fn send(
         &self,
         op: Op,
+        client: &mut Client,
         rng: &mut Rng,
         users: Option<&[UserTok]>,
         refresh: &mut Option<RefreshState>,
@@ -363,40 +367,44 @@ impl Target {
         let resp = match op {
             Op::Cc => {
                 t0 = Instant::now();
-                self.http
-                    .post_form(&ep.token, Some(&self.basic), Bytes::from_static(CC_BODY))
+                let body = Bytes::from_static(CC_BODY);
+                client
+                    .send(Req::post_form(&ep.token, body).auth(Some(&self.basic)))
                     .await
             }
             Op::Password => {
                 t0 = Instant::now();
-                self.http
-                    .post_form(&ep.token, Some(&self.basic), password_body())
+                client
+                    .send(Req::post_form(&ep.token, password_body()).auth(Some(&self.basic)))
                     .await
             }
             Op::Userinfo => {
                 let u = user()?;
                 t0 = Instant::now();
-                self.http.get(&ep.userinfo, Some(&u.bearer)).await
+                client
+                    .send(Req::get(&ep.userinfo).auth(Some(&u.bearer)))
+                    .await
             }
             Op::Introspect => {
                 let u = user()?;
                 t0 = Instant::now();
-                self.http
-                    .post_form(&ep.introspect, Some(&self.basic), u.introspect_body.clone())
+                let body = u.introspect_body.clone();
+                client
+                    .send(Req::post_form(&ep.introspect, body).auth(Some(&self.basic)))
                     .await
             }
             Op::Discovery => {
                 t0 = Instant::now();
-                self.http.get(&ep.discovery, None).await
+                client.send(Req::get(&ep.discovery)).await
             }
             Op::Jwks => {
                 t0 = Instant::now();
-                self.http.get(&ep.jwks, None).await
+                client.send(Req::get(&ep.jwks)).await
             }
             Op::Code => {
                 t0 = Instant::now();
                 return crate::code_flow::run(
-                    &self.http,
+                    client,
                     &self.server,
                     &ep.base,
                     &ep.token,
@@ -430,9 +438,8 @@ impl Target {
                     st.token
                 ));
                 t0 = Instant::now();
-                let r = self
-                    .http
-                    .post_form(&ep.token, Some(&self.basic), body)
+                let r = client
+                    .send(Req::post_form(&ep.token, body).auth(Some(&self.basic)))
                     .await;
                 if let Ok(resp) = &r
                     && resp.status == 200
@@ -466,6 +473,8 @@ pub struct RunCfg {
     pub db_comm: Option<String>,
     /// Before the scenario, wait up to this long for the machine to be idle.
     pub wait_idle: Duration,
+    /// `--rate`: requests per second in all, in an open loop; `None`: a closed loop.
+    pub rate: Option<f64>,
 }
 
 /// Waits (up to `max`) until the whole machine is under 10% busy over a second, so other
@@ -489,27 +498,6 @@ pub async fn wait_idle(max: Duration) -> (f64, Option<f64>) {
         }
     }
     (t0.elapsed().as_secs_f64(), last)
-}
-
-#[derive(Default)]
-struct OpStats {
-    lat_us: Vec<u32>,
-    requests: u64,
-    errors: BTreeMap<String, u64>,
-    samples: BTreeMap<String, String>,
-}
-
-impl OpStats {
-    fn merge(&mut self, o: OpStats) {
-        self.lat_us.extend(o.lat_us);
-        self.requests += o.requests;
-        for (k, v) in o.errors {
-            *self.errors.entry(k).or_default() += v;
-        }
-        for (k, v) in o.samples {
-            self.samples.entry(k).or_insert(v);
-        }
-    }
 }
 
 /// Figures of one operation kind within a scenario.
@@ -561,6 +549,8 @@ pub struct ScenarioResult {
     /// in the same one-core percent as those): non-zero means the figures are disturbed.
     pub other_cpu_pct: Option<f64>,
     pub per_op: Vec<OpResult>,
+    /// `--rate`: the offered and achieved load and the late starts; `None`: a closed loop.
+    pub open_loop: Option<OpenLoop>,
     pub relogins: u64,
     pub hit_request_limit: bool,
     pub notes: Vec<String>,
@@ -638,83 +628,24 @@ pub async fn run(target: &Arc<Target>, sc: &Scenario, cfg: &RunCfg) -> Result<Sc
             ));
         }
     }
-    let total_weight: u32 = sc.mix.iter().map(|(_, w)| *w).sum();
-    let mix: Arc<Vec<(Op, u32)>> = Arc::new(sc.mix.clone());
-    let started = Arc::new(AtomicU64::new(0));
     let begin = Instant::now();
     let measure_start = begin + cfg.warmup;
     let end = measure_start + cfg.duration;
-
-    let mut workers = Vec::new();
-    for (w, chain) in chains.into_iter().enumerate() {
-        let target = Arc::clone(target);
-        let users = users.clone();
-        let mix = Arc::clone(&mix);
-        let started = Arc::clone(&started);
-        let max = cfg.max_requests;
-        workers.push(tokio::spawn(async move {
-            let mut rng = Rng::new(0x5EED_0000 + w as u64);
-            let mut refresh = chain;
-            let mut relogins = 0u64;
-            let mut stats: Vec<OpStats> = OPS.iter().map(|_| OpStats::default()).collect();
-            let mut limit_hit = false;
-            loop {
-                let now = Instant::now();
-                if now >= end {
-                    break;
-                }
-                if started.fetch_add(1, Ordering::Relaxed) >= max {
-                    limit_hit = true;
-                    break;
-                }
-                let op = if mix.len() == 1 {
-                    mix[0].0
-                } else {
-                    let mut x = rng.below(u64::from(total_weight)) as u32;
-                    let mut chosen = mix[0].0;
-                    for &(o, wt) in mix.iter() {
-                        if x < wt {
-                            chosen = o;
-                            break;
-                        }
-                        x -= wt;
-                    }
-                    chosen
-                };
-                let res = target
-                    .send(
-                        op,
-                        &mut rng,
-                        users.as_deref().map(Vec::as_slice),
-                        &mut refresh,
-                        &mut relogins,
-                    )
-                    .await;
-                if now < measure_start {
-                    continue;
-                }
-                let Some(s) = stats.get_mut(op.index()) else {
-                    continue;
-                };
-                s.requests += 1;
-                match res {
-                    Ok((r, took)) if (200..300).contains(&r.status) => s.lat_us.push(micros(took)),
-                    Ok((r, _)) => {
-                        let key = r.status.to_string();
-                        *s.errors.entry(key.clone()).or_default() += 1;
-                        s.samples.entry(key).or_insert_with(|| {
-                            String::from_utf8_lossy(&r.body).chars().take(300).collect()
-                        });
-                    }
-                    Err((label, detail)) => {
-                        *s.errors.entry(label.clone()).or_default() += 1;
-                        s.samples.entry(label).or_insert(detail);
-                    }
-                }
-            }
-            (stats, relogins, limit_hit)
-        }));
-    }
+    let plan = Arc::new(Plan {
+        target: Arc::clone(target),
+        users,
+        mix: sc.mix.clone(),
+        started: AtomicU64::new(0),
+        max_requests: cfg.max_requests,
+        measure_start,
+        end,
+        schedule: cfg.rate.map(|r| Schedule::new(begin, r)),
+    });
+    let workers: Vec<_> = chains
+        .into_iter()
+        .enumerate()
+        .map(|(w, chain)| tokio::spawn(worker::run(Arc::clone(&plan), w, chain)))
+        .collect();
 
     // RSS sampler and CPU snapshots at the window's edges.
     let pid = cfg.server_pid;
@@ -738,17 +669,11 @@ pub async fn run(target: &Arc<Target>, sc: &Scenario, cfg: &RunCfg) -> Result<Sc
     sleep_until(end.into()).await;
     let s1 = snapshot(pid, cfg.db_comm.as_deref());
 
-    let mut merged: Vec<OpStats> = OPS.iter().map(|_| OpStats::default()).collect();
-    let mut relogins = 0;
-    let mut hit_request_limit = false;
+    let mut tally = Tally::new();
     for w in workers {
-        let (stats, r, l) = w.await?;
-        relogins += r;
-        hit_request_limit |= l;
-        for (m, s) in merged.iter_mut().zip(stats) {
-            m.merge(s);
-        }
+        tally.merge(w.await?);
     }
+    let hit_request_limit = tally.limit_hit;
     let (rss_max, threads) = sampler.await?;
     let done = Instant::now();
     // With the request limit hit the window closed early: count to when the workers stopped.
@@ -775,7 +700,7 @@ pub async fn run(target: &Arc<Target>, sc: &Scenario, cfg: &RunCfg) -> Result<Sc
 
     let mut per_op = Vec::new();
     let mut total = OpStats::default();
-    for (op, s) in OPS.iter().zip(merged) {
+    for (op, s) in OPS.iter().zip(tally.ops) {
         if s.requests == 0 {
             continue;
         }
@@ -826,7 +751,13 @@ pub async fn run(target: &Arc<Target>, sc: &Scenario, cfg: &RunCfg) -> Result<Sc
             _ => None,
         },
         per_op: if sc.mix.len() > 1 { per_op } else { Vec::new() },
-        relogins,
+        open_loop: cfg.rate.map(|offered_per_s| OpenLoop {
+            offered_per_s,
+            achieved_per_s: total.requests as f64 / secs,
+            late: tally.late,
+            max_lag_ms: tally.max_lag.as_secs_f64() * 1000.0,
+        }),
+        relogins: tally.relogins,
         hit_request_limit,
         notes,
     })

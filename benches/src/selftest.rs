@@ -1,20 +1,23 @@
-//! The load bench in test mode: a tiny run (a few realms, a two-step curve, every scenario for a
-//! fraction of a second) against an in-process server on the test store, which must finish
-//! without a single error and write its JSON and Markdown reports.
+//! The load bench in test mode: tiny runs against an in-process server on the test store, which
+//! must finish without a single error and write their JSON and Markdown reports: a two-step
+//! curve with every scenario in a closed loop (the default `conn` client), the same curve at a
+//! fixed rate (open loop), and the shared `hyper` and `reqwest` clients.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use clap::Parser;
 use realmgate_testkit::TestApp;
+use serde_json::Value;
 
 use crate::Args;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tiny_curve_with_every_scenario_has_no_errors() {
+/// Runs the bench with `extra` arguments against a fresh in-process server; returns the JSON
+/// report and the Markdown one.
+async fn bench(extra: &[&str]) -> (Value, String) {
     let app = TestApp::spawn().await;
     let out = app.data_dir.join("bench-out");
     let pid = std::process::id().to_string();
-    let args = Args::try_parse_from([
+    let mut argv = vec![
         "loadbench",
         "--url",
         app.url.as_str(),
@@ -22,37 +25,70 @@ async fn tiny_curve_with_every_scenario_has_no_errors() {
         app.admin_password.as_str(),
         "--server-pid",
         pid.as_str(),
-        "--curve",
-        "2,5",
         "--token-realms",
         "3",
-        "--scenario",
-        "all",
-        "--concurrency",
-        "4",
         "--setup-concurrency",
         "4",
-        "--duration",
-        "0.4",
-        "--warmup",
-        "0.1",
         "--wait-idle",
         "0",
         "--retries",
         "0",
         "--out",
         out.to_str().unwrap(),
-    ])
-    .unwrap();
-    crate::run(args).await.unwrap();
+    ];
+    argv.extend_from_slice(extra);
+    crate::run(Args::try_parse_from(argv).unwrap())
+        .await
+        .unwrap();
+    let find = |ext: &str| {
+        std::fs::read_dir(&out)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == ext))
+            .unwrap_or_else(|| panic!("a .{ext} report"))
+    };
+    let json = serde_json::from_slice(&std::fs::read(find("json")).unwrap()).unwrap();
+    let md = std::fs::read_to_string(find("md")).unwrap();
+    app.stop().await;
+    (json, md)
+}
 
-    let json = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "json"))
-        .expect("a JSON report");
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(json).unwrap()).unwrap();
+/// Every scenario of every step answered, without an error.
+fn assert_no_errors(report: &Value) {
+    for step in report["steps"].as_array().unwrap() {
+        assert_eq!(step["first_tokens"]["failures"], 0, "{step}");
+        for sc in step["scenarios"].as_array().unwrap() {
+            assert!(
+                sc["errors"].as_object().unwrap().is_empty(),
+                "{}: {}",
+                sc["name"],
+                sc["error_samples"]
+            );
+            assert!(sc["ok"].as_u64().unwrap() > 0, "{sc}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_curve_with_every_scenario_has_no_errors() {
+    let (report, md) = bench(&[
+        "--curve",
+        "2,5",
+        "--scenario",
+        "all",
+        "--concurrency",
+        "4",
+        "--duration",
+        "0.4",
+        "--warmup",
+        "0.1",
+    ])
+    .await;
+    assert_eq!(report["client"], "conn");
+    assert_eq!(report["rate_per_s"], Value::Null);
+    assert!(md.contains("closed loop, 4 workers"), "{md}");
+    assert_no_errors(&report);
     let steps = report["steps"].as_array().unwrap();
     assert_eq!(steps.len(), 2);
     assert_eq!(steps[0]["realms"], 2);
@@ -60,12 +96,14 @@ async fn tiny_curve_with_every_scenario_has_no_errors() {
     assert_eq!(steps[1]["provisioning"]["realms_before"], 2);
     assert_eq!(steps[1]["token_realms"], 3);
     for step in steps {
-        assert_eq!(step["first_tokens"]["failures"], 0, "{step}");
         let names: Vec<&str> = step["scenarios"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| s["name"].as_str().unwrap())
+            .map(|s| {
+                assert_eq!(s["open_loop"], Value::Null);
+                s["name"].as_str().unwrap()
+            })
             .collect();
         assert_eq!(
             names,
@@ -81,15 +119,6 @@ async fn tiny_curve_with_every_scenario_has_no_errors() {
                 "mixed"
             ]
         );
-        for sc in step["scenarios"].as_array().unwrap() {
-            assert!(
-                sc["errors"].as_object().unwrap().is_empty(),
-                "{}: {}",
-                sc["name"],
-                sc["error_samples"]
-            );
-            assert!(sc["ok"].as_u64().unwrap() > 0, "{sc}");
-        }
     }
     let curve = &report["curve"];
     assert_eq!(curve["steps"], serde_json::json!([2, 5]));
@@ -101,11 +130,82 @@ async fn tiny_curve_with_every_scenario_has_no_errors() {
         .expect("a code row");
     assert_eq!(code["points"].as_array().unwrap().len(), 2);
     assert!(code["points"][1]["p99_ratio"].is_number());
+}
+
+/// An open loop at 150 requests/s: every scenario sends close to that rate, and the curve and
+/// the reports say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixed_rate_curve_achieves_the_rate() {
+    let rate = 150.0;
+    let (report, md) = bench(&[
+        "--curve",
+        "2,4",
+        "--scenario",
+        "cc,discovery,mixed",
+        "--concurrency",
+        "8",
+        "--rate",
+        "150",
+        "--duration",
+        "1",
+        "--warmup",
+        "0.2",
+    ])
+    .await;
+    assert_no_errors(&report);
+    assert_eq!(report["rate_per_s"], rate);
+    assert!(md.contains("open loop at 150 requests/s"), "{md}");
+    assert!(md.contains("sent/s"), "{md}");
+    for step in report["steps"].as_array().unwrap() {
+        for sc in step["scenarios"].as_array().unwrap() {
+            let o = &sc["open_loop"];
+            assert_eq!(o["offered_per_s"], rate, "{sc}");
+            let achieved = o["achieved_per_s"].as_f64().unwrap();
+            assert!(
+                (0.85 * rate..=1.1 * rate).contains(&achieved),
+                "{}: sent {achieved}/s of {rate}/s",
+                sc["name"]
+            );
+            // Requests counted from when they fell due, so never below a request's own time.
+            assert!(sc["latency_ms"]["p50"].as_f64().unwrap() > 0.0, "{sc}");
+        }
+    }
+    let curve = &report["curve"];
+    assert_eq!(curve["rate_per_s"], rate);
+    let cc = curve["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["op"] == "cc")
+        .expect("a cc row");
+    assert!(cc["points"][1]["p99_ratio"].is_number(), "{cc}");
+    assert!(cc["points"][0]["late"].is_u64(), "{cc}");
     assert!(
-        std::fs::read_dir(&out)
-            .unwrap()
-            .filter_map(Result::ok)
-            .any(|e| e.path().extension().is_some_and(|x| x == "md"))
+        md.contains("at the same offered load, 150 requests/s"),
+        "{md}"
     );
-    app.stop().await;
+}
+
+/// The shared clients still drive every kind of request (the code flow included).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_clients_have_no_errors() {
+    for client in ["hyper", "reqwest"] {
+        let (report, _) = bench(&[
+            "--realms",
+            "2",
+            "--scenario",
+            "cc,code,userinfo",
+            "--client",
+            client,
+            "--concurrency",
+            "2",
+            "--duration",
+            "0.3",
+            "--warmup",
+            "0.1",
+        ])
+        .await;
+        assert_eq!(report["client"], client);
+        assert_no_errors(&report);
+    }
 }

@@ -96,8 +96,14 @@ pub async fn run_step(target: &Arc<Target>, from: usize, cfg: &StepCfg<'_>) -> R
     for sc in cfg.scenarios {
         eprintln!("  scenario {} over {k} realms ...", sc.name);
         let r = measure(target, sc, cfg).await?;
+        let open = r.open_loop.as_ref().map_or_else(String::new, |o| {
+            format!(
+                " (sent {:.0}/s of {}/s, {} late)",
+                o.achieved_per_s, o.offered_per_s, o.late
+            )
+        });
         eprintln!(
-            "    {:.0} req/s, {} errors, p99 {:.1} ms",
+            "    {:.0} req/s{open}, {} errors, p99 {:.1} ms",
             r.ok_per_s,
             r.error_count(),
             r.latency_ms.p99
