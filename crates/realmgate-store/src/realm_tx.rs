@@ -54,6 +54,12 @@ impl RealmTx {
         Ok(())
     }
 
+    /// Whether this transaction runs on Postgres (some statements have a one-round-trip form
+    /// there that SQLite cannot run).
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.tx.backend_name() == "PostgreSQL"
+    }
+
     /// The realm id to bind and the connection to run on, borrowed together.
     pub(crate) fn parts(&mut self) -> (&str, &mut AnyConnection) {
         (self.realm.as_str(), &mut *self.tx)

@@ -7,7 +7,7 @@ use crate::{App, AppError, RealmCtx};
 use realmgate_domain::ScopeSet;
 use realmgate_oidc::OAuthError;
 use realmgate_oidc::token_request::TokenResponse;
-use realmgate_store::RefreshRotation;
+use realmgate_store::{RefreshRotation, Rotated, Rotation, Successor};
 
 /// Seconds between two `last_seen` writes of one session by the refresh grant.
 const TOUCH_EVERY: i64 = 60;
@@ -23,13 +23,23 @@ impl App {
         let now = self.now();
         let invalid = |m: &str| AppError::OAuth(OAuthError::invalid_grant(m));
         let mut tx = self.store().realm(realm.id()).await?;
-        let old = match tx
-            .rotate_refresh(&realmgate_crypto::token_hash(raw), now)
+        let next_raw = realmgate_crypto::random_token(32);
+        let next_hash = realmgate_crypto::token_hash(&next_raw);
+        let settings = &realm.realm.settings;
+        let next = Successor {
+            token_hash: &next_hash,
+            now,
+            idle: settings.sso_session_idle_timeout,
+            max_lifespan: settings.sso_session_max_lifespan,
+        };
+        // One statement rotates the token, stores its successor and reads the user and session.
+        // Every check below that fails returns before `commit`, which rolls all of it back.
+        let rotated = match tx
+            .rotate_refresh_to(&realmgate_crypto::token_hash(raw), next)
             .await?
         {
-            RefreshRotation::Unknown => return Err(invalid("Invalid refresh token")),
-            RefreshRotation::Revoked(_) => return Err(invalid("Token is not active")),
-            RefreshRotation::Reused(t) => {
+            Rotation::Rotated(r) => r,
+            Rotation::Refused(RefreshRotation::Reused(t)) => {
                 if t.client == client.client.id {
                     tx.revoke_family(&t.family_id, now).await?;
                     tx.commit().await?;
@@ -43,20 +53,25 @@ impl App {
                     "Refresh token was already used; the grant has been revoked",
                 ));
             }
-            RefreshRotation::Rotated(t) => t,
+            Rotation::Refused(RefreshRotation::Revoked(_)) => {
+                return Err(invalid("Token is not active"));
+            }
+            Rotation::Refused(_) => return Err(invalid("Invalid refresh token")),
         };
+        let Rotated {
+            old,
+            successor: mut record,
+            user,
+            session,
+        } = rotated;
         if old.client != client.client.id {
             return Err(invalid("Token was issued to another client"));
         }
         if old.expires_at <= now {
             return Err(invalid("Token is not active"));
         }
-        // `rotate_refresh` already refused a revoked family or session; one read brings the user
-        // and the session together.
-        let (user, session) = tx
-            .user_with_session(&old.user_id, old.session_id.as_ref())
-            .await?
-            .filter(|(u, _)| u.enabled)
+        let user = user
+            .filter(|u| u.enabled)
             .ok_or_else(|| invalid("User disabled"))?;
         let session = match (&old.session_id, session) {
             (None, _) => None,
@@ -92,8 +107,14 @@ impl App {
             amr: &old.amr,
             nonce: None,
         };
-        let (raw_new, record) = self.new_refresh(realm, &issue, &old.family_id);
-        tx.insert_refresh(&record).await?;
+        // A narrower scope (rare) is written onto the successor; otherwise it inherited the old one.
+        if scope.is_some() {
+            let narrowed = scope_set.to_string();
+            if narrowed != record.scope {
+                tx.set_refresh_scope(&record.token_hash, &narrowed).await?;
+                record.scope = narrowed;
+            }
+        }
         // `last_seen` is informational (idle expiry rides on each token's own expiry), so it is
         // written at most once a minute per session rather than on every rotation.
         if let Some(s) = session
@@ -103,7 +124,7 @@ impl App {
             tx.touch_session(&s.id, now).await?;
         }
         tx.commit().await?;
-        self.respond_with_tokens(realm, &issue, Some((&record, raw_new)))
+        self.respond_with_tokens(realm, &issue, Some((&record, next_raw)))
             .await
     }
 }

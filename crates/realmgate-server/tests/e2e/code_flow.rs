@@ -407,3 +407,66 @@ async fn response_mode_form_post_and_fragment() {
     assert_eq!(page.status, 303);
     assert!(page.location.unwrap().contains("#code="));
 }
+
+/// RFC 6749 §6: a refresh may ask for less than the original grant, never more. A refused
+/// refresh rolls its rotation back, so the presented token still works.
+#[tokio::test]
+async fn rfc6749_6_refresh_narrows_scope_and_a_refused_refresh_changes_nothing() {
+    let w = world().await;
+    let (verifier, challenge) = pkce();
+    let browser = realmgate_testkit::Browser::new();
+    let code = code_for(&w, &browser, &challenge).await;
+    let (status, tokens) = exchange(&w, &code, &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let original: std::collections::BTreeSet<&str> =
+        tokens["scope"].as_str().unwrap().split(' ').collect();
+    assert!(original.contains("email"), "{original:?}");
+    let refresh = |token: String, scope: Option<&'static str>| {
+        let w = &w;
+        async move {
+            let mut form = vec![
+                ("grant_type", "refresh_token"),
+                ("refresh_token", token.as_str()),
+            ];
+            if let Some(s) = scope {
+                form.push(("scope", s));
+            }
+            let (status, _, body) = w
+                .app
+                .post_form(
+                    &w.app.endpoint(&w.realm, "token"),
+                    Some((&w.client_id, &w.secret)),
+                    &form,
+                )
+                .await;
+            (status, body)
+        }
+    };
+    let first = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // More than the original grant: refused, and the token is not spent.
+    let (status, body) = refresh(first.clone(), Some("openid address")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{body}"
+    );
+    // Less: the new tokens carry only what was asked (plus the client's defaults that were granted).
+    let (status, narrowed) = refresh(first.clone(), Some("openid")).await;
+    assert_eq!(status, 200, "{narrowed}");
+    let scope = narrowed["scope"].as_str().unwrap();
+    assert!(scope.split(' ').any(|s| s == "openid"), "{scope}");
+    let (_, claims) = realmgate_testkit::jwt_parts(narrowed["access_token"].as_str().unwrap());
+    assert_eq!(claims["scope"].as_str(), Some(scope));
+    // The successor keeps the narrowed scope when refreshed without one.
+    let (status, next) =
+        refresh(narrowed["refresh_token"].as_str().unwrap().to_owned(), None).await;
+    assert_eq!(status, 200, "{next}");
+    assert_eq!(next["scope"].as_str(), Some(scope));
+    // The first token was spent by the successful narrowing: presenting it again is reuse.
+    let (status, body) = refresh(first, None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+}

@@ -47,3 +47,13 @@ macro_rules! org_cols {
          o.created_at AS created_at"
     };
 }
+
+/// The columns of a left-joined `user_sessions s`, prefixed `s_` (read by
+/// `users::session_from_prefixed_row`).
+macro_rules! session_cols_prefixed {
+    () => {
+        "s.id AS s_id, s.user_id AS s_user_id, s.auth_time AS s_auth_time, \
+         s.last_seen AS s_last_seen, s.expires_at AS s_expires_at, s.amr AS s_amr, \
+         s.revoked AS s_revoked"
+    };
+}

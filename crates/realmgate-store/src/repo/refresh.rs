@@ -37,6 +37,9 @@ macro_rules! family_revoked {
     };
 }
 
+mod rotation;
+pub use rotation::{Rotated, Rotation, Successor};
+
 fn refresh_from_row(row: &AnyRow) -> Result<RefreshToken, StoreError> {
     Ok(RefreshToken {
         token_hash: row.text("token_hash")?,
@@ -160,6 +163,16 @@ impl RealmTx {
         if let Some(row) = rotated {
             return Ok(RefreshRotation::Rotated(refresh_from_row(&row)?));
         }
+        self.why_not_rotated(token_hash).await
+    }
+
+    /// Why the token with `token_hash` could not be rotated: unknown, its family is revoked, or
+    /// it was rotated before (reuse).
+    pub(crate) async fn why_not_rotated(
+        &mut self,
+        token_hash: &str,
+    ) -> Result<RefreshRotation, StoreError> {
+        let (realm, db) = self.parts();
         let current = sqlx::query(concat!(
             "SELECT ",
             refresh_cols!(),
@@ -181,6 +194,26 @@ impl RealmTx {
         } else {
             Ok(RefreshRotation::Reused(token))
         }
+    }
+
+    /// Narrows the scope of a token not yet rotated (the successor just stored by a refresh grant
+    /// that asked for less).
+    pub async fn set_refresh_scope(
+        &mut self,
+        token_hash: &str,
+        scope: &str,
+    ) -> Result<(), StoreError> {
+        let (realm, db) = self.parts();
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET scope = $3 \
+             WHERE realm_id = $1 AND token_hash = $2 AND rotated_at IS NULL",
+        )
+        .bind(realm)
+        .bind(token_hash)
+        .bind(scope)
+        .execute(db)
+        .await?;
+        found(done.rows_affected())
     }
 
     pub async fn refresh_by_hash(

@@ -24,6 +24,23 @@ pub struct UserQuery {
     pub include_service_accounts: bool,
 }
 
+/// The `s_`-prefixed session columns of a row that left-joined `user_sessions s` (see
+/// `session_cols_prefixed!`); `None` when the join found no session.
+pub(crate) fn session_from_prefixed_row(row: &AnyRow) -> Result<Option<UserSession>, StoreError> {
+    let Some(sid) = row.opt_text("s_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(UserSession {
+        id: SessionId(sid),
+        user_id: UserId(row.text("s_user_id")?),
+        auth_time: row.int("s_auth_time")?,
+        last_seen: row.int("s_last_seen")?,
+        expires_at: row.int("s_expires_at")?,
+        amr: row.json("s_amr")?,
+        revoked: row.flag("s_revoked")?,
+    }))
+}
+
 pub(crate) fn user_from_row(row: &AnyRow) -> Result<User, StoreError> {
     Ok(User {
         id: UserId(row.text("id")?),
@@ -148,10 +165,9 @@ impl RealmTx {
         let row = sqlx::query(concat!(
             "SELECT ",
             user_cols!(),
-            ", s.id AS s_id, s.user_id AS s_user_id, s.auth_time AS s_auth_time, \
-             s.last_seen AS s_last_seen, s.expires_at AS s_expires_at, s.amr AS s_amr, \
-             s.revoked AS s_revoked \
-             FROM users u LEFT JOIN user_sessions s \
+            ", ",
+            session_cols_prefixed!(),
+            " FROM users u LEFT JOIN user_sessions s \
              ON s.realm_id = u.realm_id AND s.id = $3 \
              WHERE u.realm_id = $1 AND u.id = $2"
         ))
@@ -164,18 +180,7 @@ impl RealmTx {
             return Ok(None);
         };
         let user = user_from_row(&row)?;
-        let session = match row.opt_text("s_id")? {
-            Some(sid) => Some(UserSession {
-                id: SessionId(sid),
-                user_id: UserId(row.text("s_user_id")?),
-                auth_time: row.int("s_auth_time")?,
-                last_seen: row.int("s_last_seen")?,
-                expires_at: row.int("s_expires_at")?,
-                amr: row.json("s_amr")?,
-                revoked: row.flag("s_revoked")?,
-            }),
-            None => None,
-        };
+        let session = session_from_prefixed_row(&row)?;
         Ok(Some((user, session)))
     }
 

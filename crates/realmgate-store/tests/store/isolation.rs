@@ -230,6 +230,22 @@ async fn realm_b_cannot_see_or_touch_realm_a() -> TestResult {
         .rotate_refresh(&a.refresh.token_hash, NOW)
         .await)?;
     assert_eq!(rotated, RefreshRotation::Unknown);
+    let next = realmgate_store::Successor {
+        token_hash: "evil-next",
+        now: NOW,
+        idle: 600,
+        max_lifespan: 600,
+    };
+    let rotated = in_realm!(s, rb, |tx| tx
+        .rotate_refresh_to(&a.refresh.token_hash, next)
+        .await)?;
+    assert_eq!(
+        rotated,
+        realmgate_store::Rotation::Refused(RefreshRotation::Unknown)
+    );
+    not_found(in_realm!(s, rb, |tx| tx
+        .set_refresh_scope(&a.refresh.token_hash, "openid")
+        .await));
     let consent = Consent {
         user_id: a.user.id.clone(),
         client: a.client.clone().id,

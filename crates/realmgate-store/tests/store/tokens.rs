@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use realmgate_store::domain::*;
-use realmgate_store::{CodeRedemption, RefreshRotation};
+use realmgate_store::{CodeRedemption, RefreshRotation, Rotation, Successor};
 
 #[tokio::test]
 async fn code_is_redeemed_once_then_reported_as_replayed() -> TestResult {
@@ -197,5 +197,98 @@ async fn concurrent_rotations_of_one_token_have_one_winner() -> TestResult {
         }
     }
     assert_eq!(rotated, 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn rotation_to_a_successor_stores_it_and_reads_user_and_session() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let next = |hash: &'static str, now| Successor {
+        token_hash: hash,
+        now,
+        idle: 600,
+        max_lifespan: 36_000,
+    };
+    let mut tx = store.realm(&realm).await?;
+    let Rotation::Rotated(r) = tx
+        .rotate_refresh_to(&f.refresh.token_hash, next("r-next-1", NOW + 10))
+        .await?
+    else {
+        panic!("rotation");
+    };
+    assert_eq!(r.old.rotated_at, Some(NOW + 10));
+    assert_eq!(r.user.as_ref().map(|u| &u.id), Some(&f.user.id));
+    assert_eq!(r.session.as_ref(), Some(&f.session));
+    let expected = RefreshToken {
+        token_hash: "r-next-1".into(),
+        issued_at: NOW + 10,
+        // The idle timeout, capped by the session's expiry.
+        expires_at: (NOW + 10 + 600).min(f.session.expires_at),
+        rotated_at: None,
+        ..f.refresh.clone()
+    };
+    assert_eq!(r.successor, expected);
+    assert_eq!(tx.refresh_by_hash("r-next-1").await?, Some(expected));
+    // The successor rotates in turn; the first token again is reuse, and nothing is written.
+    let Rotation::Rotated(r2) = tx
+        .rotate_refresh_to("r-next-1", next("r-next-2", NOW + 20))
+        .await?
+    else {
+        panic!("second rotation");
+    };
+    assert_eq!(r2.successor.family_id, f.family);
+    let again = tx
+        .rotate_refresh_to(&f.refresh.token_hash, next("r-never", NOW + 30))
+        .await?;
+    assert!(
+        matches!(again, Rotation::Refused(RefreshRotation::Reused(ref t)) if t.rotated_at == Some(NOW + 10)),
+        "{again:?}"
+    );
+    assert_eq!(tx.refresh_by_hash("r-never").await?, None);
+    // A revoked family's token is refused and not rotated; an unknown hash is unknown.
+    tx.revoke_family(&f.family, NOW + 40).await?;
+    let revoked = tx
+        .rotate_refresh_to("r-next-2", next("r-never", NOW + 41))
+        .await?;
+    assert!(
+        matches!(revoked, Rotation::Refused(RefreshRotation::Revoked(ref t)) if t.rotated_at.is_none()),
+        "{revoked:?}"
+    );
+    assert_eq!(
+        tx.rotate_refresh_to("nope", next("r-never", NOW)).await?,
+        Rotation::Refused(RefreshRotation::Unknown)
+    );
+    assert_eq!(tx.refresh_by_hash("r-never").await?, None);
+    tx.commit().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn rotation_rolled_back_leaves_the_token_usable() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let next = Successor {
+        token_hash: "r-next",
+        now: NOW + 10,
+        idle: 600,
+        max_lifespan: 36_000,
+    };
+    let mut tx = store.realm(&realm).await?;
+    assert!(matches!(
+        tx.rotate_refresh_to(&f.refresh.token_hash, next).await?,
+        Rotation::Rotated(_)
+    ));
+    // The grant failed a later check: dropping the transaction undoes rotation and successor.
+    tx.rollback().await?;
+    let mut tx = store.realm(&realm).await?;
+    assert_eq!(tx.refresh_by_hash("r-next").await?, None);
+    assert!(matches!(
+        tx.rotate_refresh_to(&f.refresh.token_hash, next).await?,
+        Rotation::Rotated(_)
+    ));
+    tx.commit().await?;
     Ok(())
 }
