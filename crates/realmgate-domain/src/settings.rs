@@ -7,6 +7,18 @@ use serde::{Deserialize, Serialize};
 /// refused on input, so time arithmetic (`now + lifespan`) can never overflow.
 pub const MAX_LIFESPAN_SECONDS: i64 = 10 * 365 * 24 * 3600;
 
+/// When a refresh token issued at `now` expires: after the realm's idle timeout, never beyond its
+/// session (`session_expires_at`), or `now + max_lifespan` for a token without a session. The one
+/// rule for a grant's first refresh token and for every successor a rotation stores.
+pub fn refresh_expiry(
+    now: i64,
+    idle: i64,
+    max_lifespan: i64,
+    session_expires_at: Option<i64>,
+) -> i64 {
+    (now + idle).min(session_expires_at.unwrap_or(now + max_lifespan))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct RealmSettings {

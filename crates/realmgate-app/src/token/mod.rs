@@ -147,11 +147,7 @@ impl App {
     ) -> (String, RefreshToken) {
         let now = self.now();
         let raw = realmgate_crypto::random_token(32);
-        let idle = realm.realm.settings.sso_session_idle_timeout;
-        let cap = issue
-            .session
-            .map(|(_, exp)| exp)
-            .unwrap_or(now + realm.realm.settings.sso_session_max_lifespan);
+        let settings = &realm.realm.settings;
         let record = RefreshToken {
             token_hash: realmgate_crypto::token_hash(&raw),
             family_id: family.clone(),
@@ -162,7 +158,12 @@ impl App {
             auth_time: issue.auth_time,
             amr: issue.amr.to_vec(),
             issued_at: now,
-            expires_at: (now + idle).min(cap),
+            expires_at: realmgate_domain::settings::refresh_expiry(
+                now,
+                settings.sso_session_idle_timeout,
+                settings.sso_session_max_lifespan,
+                issue.session.map(|(_, exp)| exp),
+            ),
             rotated_at: None,
         };
         (raw, record)

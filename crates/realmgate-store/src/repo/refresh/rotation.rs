@@ -46,9 +46,6 @@ pub enum Rotation {
 
 impl Successor<'_> {
     fn record(&self, old: &RefreshToken, session: Option<&UserSession>) -> RefreshToken {
-        let cap = session
-            .map(|s| s.expires_at)
-            .unwrap_or(self.now + self.max_lifespan);
         RefreshToken {
             token_hash: self.token_hash.to_owned(),
             family_id: old.family_id.clone(),
@@ -59,7 +56,12 @@ impl Successor<'_> {
             auth_time: old.auth_time,
             amr: old.amr.clone(),
             issued_at: self.now,
-            expires_at: (self.now + self.idle).min(cap),
+            expires_at: realmgate_domain::settings::refresh_expiry(
+                self.now,
+                self.idle,
+                self.max_lifespan,
+                session.map(|s| s.expires_at),
+            ),
             rotated_at: None,
         }
     }
