@@ -4,6 +4,7 @@
 use crate::RealmCtx;
 use crate::client_auth::ClientCtx;
 use crate::keys::RealmKeys;
+use crate::realm_cache::RealmCache;
 use crate::roles::RoleClaims;
 use moka::future::Cache;
 use realmgate_domain::{RealmId, User, UserId};
@@ -16,21 +17,21 @@ pub struct Caches {
     /// realm name → context.
     pub realms: Cache<String, Arc<RealmCtx>>,
     /// (realm, clientId) → client with its secret opened.
-    pub clients: Cache<(RealmId, String), Arc<ClientCtx>>,
+    pub clients: RealmCache<String, Arc<ClientCtx>>,
     /// realm → signing keys and the serialised JWKS.
     pub keys: Cache<RealmId, Arc<RealmKeys>>,
     /// (realm, user) → role claims; dropped on any role change in the realm (and after the safety
     /// TTL: at 100,000 busy realms a 60 s TTL made most client-credentials requests recompute them).
-    pub roles: Cache<(RealmId, UserId), Arc<RoleClaims>>,
+    pub roles: RealmCache<UserId, Arc<RoleClaims>>,
     /// (realm, user) → the user row, for userinfo; dropped on any change to the realm's users.
-    pub users: Cache<(RealmId, UserId), Arc<User>>,
+    pub users: RealmCache<UserId, Arc<User>>,
     /// (realm, access-token jti) → whether the token's jti, family and session are still live;
     /// dropped on any revocation in the realm.
-    pub token_state: Cache<(RealmId, String), bool>,
+    pub token_state: RealmCache<String, bool>,
     /// (realm, SHA-256 of an access token) → its claims, once its signature, type and issuer
     /// checked out: a token presented again skips the signature verification (expiry and
     /// liveness are still checked every time). Dropped with the realm's keys.
-    pub verified: Cache<(RealmId, String), Arc<realmgate_oidc::claims::AccessTokenClaims>>,
+    pub verified: RealmCache<String, Arc<realmgate_oidc::claims::AccessTokenClaims>>,
     /// Bumped whenever subject state is dropped, so a load that raced with a revocation does not
     /// cache what it read before it (see [`Caches::subjects_generation`]).
     subjects_generation: AtomicU64,
@@ -41,40 +42,19 @@ impl Caches {
         Self {
             realms: Cache::builder()
                 .max_capacity(capacity)
-                .time_to_idle(Duration::from_secs(3600))
+                .time_to_idle(IDLE)
                 .time_to_live(SAFETY_TTL)
                 .build(),
-            clients: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_idle(Duration::from_secs(3600))
-                .time_to_live(SAFETY_TTL)
-                .support_invalidation_closures()
-                .build(),
+            clients: RealmCache::new(capacity, SAFETY_TTL, Some(IDLE)),
             keys: Cache::builder()
                 .max_capacity(capacity)
-                .time_to_idle(Duration::from_secs(3600))
+                .time_to_idle(IDLE)
                 .time_to_live(SAFETY_TTL)
                 .build(),
-            roles: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(SAFETY_TTL)
-                .support_invalidation_closures()
-                .build(),
-            users: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(SUBJECT_TTL)
-                .support_invalidation_closures()
-                .build(),
-            token_state: Cache::builder()
-                .max_capacity(capacity.saturating_mul(4))
-                .time_to_live(SUBJECT_TTL)
-                .support_invalidation_closures()
-                .build(),
-            verified: Cache::builder()
-                .max_capacity(capacity.saturating_mul(4))
-                .time_to_live(SAFETY_TTL)
-                .support_invalidation_closures()
-                .build(),
+            roles: RealmCache::new(capacity, SAFETY_TTL, None),
+            users: RealmCache::new(capacity, SUBJECT_TTL, None),
+            token_state: RealmCache::new(capacity.saturating_mul(4), SUBJECT_TTL, None),
+            verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL, None),
             subjects_generation: AtomicU64::new(0),
         }
     }
@@ -93,20 +73,15 @@ impl Caches {
     /// revoked).
     pub fn forget_subjects(&self, id: &RealmId) {
         self.subjects_generation.fetch_add(1, Ordering::AcqRel);
-        let rid = id.clone();
-        let _ = self.users.invalidate_entries_if(move |k, _| k.0 == rid);
-        let rid = id.clone();
-        let _ = self
-            .token_state
-            .invalidate_entries_if(move |k, _| k.0 == rid);
+        self.users.forget_realm(id);
+        self.token_state.forget_realm(id);
     }
 
     /// Drops everything cached for a realm (rename, delete, settings change).
     pub async fn forget_realm(&self, name: &str, id: &RealmId) {
         self.realms.invalidate(name).await;
         self.keys.invalidate(id).await;
-        let rid = id.clone();
-        let _ = self.clients.invalidate_entries_if(move |k, _| k.0 == rid);
+        self.clients.forget_realm(id);
         self.forget_roles(id);
         self.forget_subjects(id);
         self.forget_verified(id);
@@ -114,13 +89,11 @@ impl Caches {
 
     /// Drops the realm's verified-token entries (its keys changed).
     pub fn forget_verified(&self, id: &RealmId) {
-        let rid = id.clone();
-        let _ = self.verified.invalidate_entries_if(move |k, _| k.0 == rid);
+        self.verified.forget_realm(id);
     }
 
     pub fn forget_roles(&self, id: &RealmId) {
-        let rid = id.clone();
-        let _ = self.roles.invalidate_entries_if(move |k, _| k.0 == rid);
+        self.roles.forget_realm(id);
     }
 }
 
@@ -130,6 +103,9 @@ impl Caches {
 /// role claims per second, and a bench whose provisioning outlasted it ran 10% cold
 /// (docs/performance.md).
 const SAFETY_TTL: Duration = Duration::from_secs(1800);
+
+/// Realm contexts, clients and keys not read for this long are dropped.
+const IDLE: Duration = Duration::from_secs(3600);
 
 /// Users and token states are re-read at least this often even without notifications.
 const SUBJECT_TTL: Duration = Duration::from_secs(60);

@@ -38,6 +38,7 @@ impl App {
         if let Some(c) = self.caches().clients.get(&key).await {
             return Ok(Some(c));
         }
+        let stamp = self.caches().clients.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
         let Some(client) = tx.client_by_client_id(client_id).await? else {
             return Ok(None);
@@ -52,7 +53,7 @@ impl App {
         let mut ctx = self.client_ctx(realm, client)?;
         ctx.service_user = service_user;
         let ctx = Arc::new(ctx);
-        self.caches().clients.insert(key, ctx.clone()).await;
+        self.caches().clients.insert(key, stamp, ctx.clone()).await;
         Ok(Some(ctx))
     }
 

@@ -20,6 +20,7 @@ mod key_pool;
 pub mod keys;
 pub mod login;
 pub mod logout;
+pub mod realm_cache;
 pub mod realms;
 pub mod roles;
 pub mod token;

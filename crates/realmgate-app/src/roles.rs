@@ -25,6 +25,7 @@ impl App {
         if let Some(c) = self.caches().roles.get(&key).await {
             return Ok(c);
         }
+        let stamp = self.caches().roles.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
         let roles = tx.effective_roles(user).await?;
         let mut realm_roles = BTreeSet::new();
@@ -57,7 +58,7 @@ impl App {
             clients,
             orgs,
         });
-        self.caches().roles.insert(key, claims.clone()).await;
+        self.caches().roles.insert(key, stamp, claims.clone()).await;
         Ok(claims)
     }
 }

@@ -229,6 +229,7 @@ impl App {
         let at = match self.caches().verified.get(&key).await {
             Some(at) => at,
             None => {
+                let stamp = self.caches().verified.stamp(realm.id());
                 let claims = self.verify_own_jwt(realm, token, Some("at+jwt")).await?;
                 let at: AccessTokenClaims = serde_json::from_value(claims)
                     .map_err(|_| invalid_token("malformed claims"))?;
@@ -236,7 +237,7 @@ impl App {
                     return Err(invalid_token("token issued by another realm"));
                 }
                 let at = std::sync::Arc::new(at);
-                self.caches().verified.insert(key, at.clone()).await;
+                self.caches().verified.insert(key, stamp, at.clone()).await;
                 at
             }
         };
@@ -257,6 +258,7 @@ impl App {
             return Ok(live);
         }
         let generation = self.caches().subjects_generation();
+        let stamp = self.caches().token_state.stamp(realm.id());
         let mut tx = self.store().realm_read(realm.id()).await?;
         let live = if tx.jti_revoked(&at.jti).await? {
             false
@@ -271,7 +273,7 @@ impl App {
         };
         drop(tx);
         if self.caches().subjects_unchanged(generation) {
-            self.caches().token_state.insert(key, live).await;
+            self.caches().token_state.insert(key, stamp, live).await;
         }
         Ok(live)
     }
