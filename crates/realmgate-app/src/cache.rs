@@ -10,7 +10,6 @@ use moka::future::Cache;
 use realmgate_domain::{RealmId, User, UserId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub struct Caches {
@@ -32,9 +31,6 @@ pub struct Caches {
     /// checked out: a token presented again skips the signature verification (expiry and
     /// liveness are still checked every time). Dropped with the realm's keys.
     pub verified: RealmCache<String, Arc<realmgate_oidc::claims::AccessTokenClaims>>,
-    /// Bumped whenever subject state is dropped, so a load that raced with a revocation does not
-    /// cache what it read before it (see [`Caches::subjects_generation`]).
-    subjects_generation: AtomicU64,
 }
 
 impl Caches {
@@ -55,24 +51,12 @@ impl Caches {
             users: RealmCache::new(capacity, SUBJECT_TTL, None),
             token_state: RealmCache::new(capacity.saturating_mul(4), SUBJECT_TTL, None),
             verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL, None),
-            subjects_generation: AtomicU64::new(0),
         }
     }
 
-    /// Read before loading subject state from the store; then cache what was loaded only if [`Caches::subjects_unchanged`].
-    pub fn subjects_generation(&self) -> u64 {
-        self.subjects_generation.load(Ordering::Acquire)
-    }
-
-    /// Whether what was loaded at `generation` may be cached: no subject state was dropped since.
-    pub fn subjects_unchanged(&self, generation: u64) -> bool {
-        self.subjects_generation() == generation
-    }
-
     /// Drops the cached users and token states of a realm (a user changed, or something was
-    /// revoked).
+    /// revoked). A load that raced with this is not served (see [`RealmCache::stamp`]).
     pub fn forget_subjects(&self, id: &RealmId) {
-        self.subjects_generation.fetch_add(1, Ordering::AcqRel);
         self.users.forget_realm(id);
         self.token_state.forget_realm(id);
     }
@@ -158,7 +142,6 @@ impl Caches {
         self.clients.invalidate_all();
         self.keys.invalidate_all();
         self.roles.invalidate_all();
-        self.subjects_generation.fetch_add(1, Ordering::AcqRel);
         self.users.invalidate_all();
         self.token_state.invalidate_all();
         self.verified.invalidate_all();

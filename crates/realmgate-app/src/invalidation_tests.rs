@@ -162,14 +162,24 @@ async fn a_load_that_raced_with_a_revocation_is_not_cached() {
     let store = realmgate_store::testing::fresh_test_store().await.unwrap();
     let a = node(&store, &MasterKey::generate());
     let realm = realmgate_domain::RealmId::new();
-    let generation = a.caches().subjects_generation();
+    let key = (realm.clone(), "jti-1".to_owned());
+    let stamp = a.caches().token_state.stamp(&realm);
     // A revocation lands between the load's read and its insert.
     a.caches()
         .apply(&Invalidation::Subjects {
             realm: realm.clone(),
         })
         .await;
-    assert!(!a.caches().subjects_unchanged(generation));
-    let fresh = a.caches().subjects_generation();
-    assert!(a.caches().subjects_unchanged(fresh));
+    a.caches()
+        .token_state
+        .insert(key.clone(), stamp, true)
+        .await;
+    assert_eq!(a.caches().token_state.get(&key).await, None);
+    // A load that starts after the revocation is cached.
+    let fresh = a.caches().token_state.stamp(&realm);
+    a.caches()
+        .token_state
+        .insert(key.clone(), fresh, false)
+        .await;
+    assert_eq!(a.caches().token_state.get(&key).await, Some(false));
 }

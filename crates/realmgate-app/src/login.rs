@@ -184,15 +184,12 @@ impl App {
         if let Some(u) = self.caches().users.get(&key).await {
             return Ok(Some(u));
         }
-        let generation = self.caches().subjects_generation();
         let stamp = self.caches().users.stamp(realm.id());
         let Some(user) = self.user(realm, id).await? else {
             return Ok(None);
         };
         let user = std::sync::Arc::new(user);
-        if self.caches().subjects_unchanged(generation) {
-            self.caches().users.insert(key, stamp, user.clone()).await;
-        }
+        self.caches().users.insert(key, stamp, user.clone()).await;
         Ok(Some(user))
     }
 

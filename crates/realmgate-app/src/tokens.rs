@@ -257,7 +257,6 @@ impl App {
         if let Some(live) = self.caches().token_state.get(&key).await {
             return Ok(live);
         }
-        let generation = self.caches().subjects_generation();
         let stamp = self.caches().token_state.stamp(realm.id());
         let mut tx = self.store().realm_read(realm.id()).await?;
         let live = if tx.jti_revoked(&at.jti).await? {
@@ -272,9 +271,7 @@ impl App {
             true
         };
         drop(tx);
-        if self.caches().subjects_unchanged(generation) {
-            self.caches().token_state.insert(key, stamp, live).await;
-        }
+        self.caches().token_state.insert(key, stamp, live).await;
         Ok(live)
     }
 
