@@ -73,6 +73,7 @@ pub struct App(Arc<Inner>);
 pub(crate) struct Inner {
     pub store: Store,
     pub master: MasterKey,
+    pub refresh_key: realmgate_crypto::RefreshTokenKey,
     pub hasher: PasswordHasher,
     pub clock: Arc<dyn Clock>,
     pub config: AppConfig,
@@ -91,6 +92,7 @@ impl App {
         let caches = Caches::new(config.cache_capacity);
         Self(Arc::new(Inner {
             store,
+            refresh_key: realmgate_crypto::RefreshTokenKey::new(&master),
             master,
             hasher,
             clock,
@@ -117,6 +119,9 @@ impl App {
     }
     pub(crate) fn key_pool(&self) -> &crate::key_pool::KeyPool {
         &self.0.key_pool
+    }
+    pub(crate) fn refresh_key(&self) -> &realmgate_crypto::RefreshTokenKey {
+        &self.0.refresh_key
     }
     pub(crate) fn caches(&self) -> &Caches {
         &self.0.caches

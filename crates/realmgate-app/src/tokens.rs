@@ -1,5 +1,5 @@
 //! Minting and verifying tokens: RFC 9068 JWT access tokens and OIDC ID tokens signed with the
-//! realm's keys, opaque refresh tokens stored by hash, and the scope rules that decide claims.
+//! realm's keys, and the scope rules that decide claims.
 
 use crate::roles::RoleClaims;
 use crate::{App, AppError, RealmCtx};

@@ -142,6 +142,15 @@ impl MasterKey {
         }
     }
 
+    /// A 256-bit key for one purpose (`label`), derived from the master key with HMAC-SHA-256, so
+    /// a key used for MACs is never the key that wraps secrets.
+    pub fn derive(&self, label: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        Zeroizing::new(crate::hashing::hmac_sha256(
+            &self.bytes[..],
+            label.as_bytes(),
+        ))
+    }
+
     /// Encrypts `plaintext` bound to `aad` (see the module docs for the format).
     pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
         let full_aad = versioned_aad(aad);

@@ -231,6 +231,42 @@ pub struct RefreshToken {
     pub rotated_at: Option<Epoch>,
 }
 
+/// A refresh grant (token family): what it grants and which generation of its refresh token is
+/// the valid one. A refresh token names its family and generation and carries a MAC, so nothing
+/// secret is stored per token; rotating moves `generation` on, and presenting an older generation
+/// is reuse, which revokes the family. Families created before refresh tokens became generations
+/// have `generation` 0: their token is a [`RefreshToken`] row until its first rotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenFamily {
+    pub id: FamilyId,
+    pub client: ClientUuid,
+    pub user_id: UserId,
+    pub session_id: Option<SessionId>,
+    pub scope: String,
+    pub auth_time: Epoch,
+    pub amr: Vec<String>,
+    pub generation: i64,
+    /// When the current generation was issued.
+    pub issued_at: Epoch,
+    /// When the current generation expires unless rotated (never after `expires_at`).
+    pub idle_expires_at: Epoch,
+    /// The family's absolute end (its session's end for user grants); the purge removes it then.
+    pub expires_at: Epoch,
+    pub revoked_at: Option<Epoch>,
+}
+
+impl TokenFamily {
+    /// Whether a token of generation `generation` is the live one at `now` (the family's
+    /// revocation, and its session's, are checked by the store).
+    pub fn current(&self, generation: i64, now: Epoch) -> bool {
+        self.generation == generation
+            && self.generation > 0
+            && self.revoked_at.is_none()
+            && self.idle_expires_at > now
+            && self.expires_at > now
+    }
+}
+
 /// A remembered consent of a user to a client for a set of scopes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Consent {

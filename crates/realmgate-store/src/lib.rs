@@ -37,7 +37,7 @@ pub use placement::{ShardAdded, ShardInfo};
 pub use pool::{Store, valid_shard_name};
 pub use realm_tx::RealmTx;
 pub use repo::codes::CodeRedemption;
-pub use repo::refresh::{RefreshRotation, Rotated, Rotation, Successor};
+pub use repo::refresh::{FamilyStatus, RefreshRotation, Refusal, Rotated, Rotation};
 pub use repo::users::UserQuery;
 pub use schema::REALM_TABLES;
 pub use shard::{Backend, DEFAULT_SHARD, ShardSpec};

@@ -85,14 +85,6 @@ impl App {
             &client.client,
             &ScopeSet::parse(&record.scope).unwrap_or_default(),
         )?;
-        tx.insert_family(
-            &record.family_id,
-            &client.client.id,
-            &user.id,
-            Some(&session.id),
-            session.expires_at,
-        )
-        .await?;
         let issue = Issue {
             client,
             user: &user,
@@ -102,10 +94,11 @@ impl App {
             amr: &record.amr,
             nonce: record.nonce.as_deref(),
         };
-        let (raw, refresh) = self.new_refresh(realm, &issue, &record.family_id);
-        tx.insert_refresh(&refresh).await?;
+        let family = self.new_family(realm, &issue, &record.family_id);
+        let raw = self.refresh_token_for(realm, &family)?;
+        tx.insert_family(&family).await?;
         tx.commit().await?;
-        self.respond_with_tokens(realm, &issue, Some((&refresh, raw)))
+        self.respond_with_tokens(realm, &issue, Some((&family, raw)))
             .await
     }
 }

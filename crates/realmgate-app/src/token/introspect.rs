@@ -44,11 +44,45 @@ impl App {
             return Ok(Introspection(v));
         }
         let now = self.now();
+        let (family, generation) = match self.read_refresh(realm, token) {
+            super::Presented::Generation(f, g) => (f, g),
+            super::Presented::Legacy(hash) => return self.introspect_legacy(realm, &hash).await,
+            super::Presented::Invalid => return Ok(inactive),
+        };
         let mut tx = self.store().realm_read(realm.id()).await?;
-        let Some(rt) = tx
-            .refresh_by_hash(&realmgate_crypto::token_hash(token))
-            .await?
-        else {
+        let Some(status) = tx.family_status(&family).await? else {
+            return Ok(inactive);
+        };
+        let f = status.family;
+        if !status.active || !f.current(generation, now) {
+            return Ok(inactive);
+        }
+        let client = tx.client_by_uuid(&f.client).await?;
+        let user = tx.user_by_id(&f.user_id).await?;
+        Ok(Introspection(json!({
+            "active": true,
+            "token_type": "Refresh",
+            "client_id": client.map(|c| c.client_id),
+            "username": user.map(|u| u.username),
+            "sub": f.user_id.0,
+            "scope": crate::tokens::scope_claim(&realmgate_domain::ScopeSet::parse(&f.scope).unwrap_or_default()),
+            "iat": f.issued_at,
+            "exp": f.idle_expires_at,
+            "iss": realm.issuer,
+            "sid": f.session_id.map(|s| s.0),
+        })))
+    }
+
+    /// Introspects a stored refresh token from before generations, by hash.
+    async fn introspect_legacy(
+        &self,
+        realm: &RealmCtx,
+        hash: &str,
+    ) -> Result<Introspection, AppError> {
+        let now = self.now();
+        let inactive = Introspection(json!({ "active": false }));
+        let mut tx = self.store().realm_read(realm.id()).await?;
+        let Some(rt) = tx.refresh_by_hash(hash).await? else {
             return Ok(inactive);
         };
         if rt.rotated_at.is_some()

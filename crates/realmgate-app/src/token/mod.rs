@@ -10,7 +10,8 @@ mod revoke;
 
 use crate::client_auth::ClientCtx;
 use crate::{App, AppError, RealmCtx};
-use realmgate_domain::{FamilyId, RefreshToken, ScopeSet, SessionId, User};
+use realmgate_crypto::RefreshTokenForm;
+use realmgate_domain::{FamilyId, ScopeSet, SessionId, TokenFamily, User};
 use realmgate_oidc::OAuthError;
 use realmgate_oidc::authorize::params_from_pairs;
 use realmgate_oidc::client_auth;
@@ -99,9 +100,9 @@ impl App {
         &self,
         realm: &RealmCtx,
         issue: &Issue<'_>,
-        refresh: Option<(&RefreshToken, String)>,
+        refresh: Option<(&TokenFamily, String)>,
     ) -> Result<TokenResponse, AppError> {
-        let family: Option<FamilyId> = refresh.as_ref().map(|(r, _)| r.family_id.clone());
+        let family: Option<FamilyId> = refresh.as_ref().map(|(f, _)| f.id.clone());
         let session = issue.session.map(|(s, _)| s);
         let minted = self
             .mint(
@@ -121,7 +122,7 @@ impl App {
             .await?;
         let now = self.now();
         let (refresh_expires_in, refresh_token) = match refresh {
-            Some((r, raw)) => (Some((r.expires_at - now).max(0)), Some(raw)),
+            Some((f, raw)) => (Some((f.idle_expires_at - now).max(0)), Some(raw)),
             None => (None, None),
         };
         Ok(TokenResponse {
@@ -137,37 +138,77 @@ impl App {
         })
     }
 
-    /// A new refresh token record (stored by hash) in `family`; returns (raw, record). It lives for
-    /// the realm's idle timeout, never beyond its session.
-    pub(crate) fn new_refresh(
+    /// A new token family for `issue` at generation 1: its first refresh token lives for the
+    /// realm's idle timeout, and the family ends with its session (or after the realm's maximum
+    /// lifespan, for a grant without one).
+    pub(crate) fn new_family(
         &self,
         realm: &RealmCtx,
         issue: &Issue<'_>,
         family: &FamilyId,
-    ) -> (String, RefreshToken) {
+    ) -> TokenFamily {
         let now = self.now();
-        let raw = realmgate_crypto::random_token(32);
         let settings = &realm.realm.settings;
-        let record = RefreshToken {
-            token_hash: realmgate_crypto::token_hash(&raw),
-            family_id: family.clone(),
+        let session_end = issue.session.map(|(_, exp)| exp);
+        TokenFamily {
+            id: family.clone(),
             client: issue.client.client.id.clone(),
             user_id: issue.user.id.clone(),
             session_id: issue.session.map(|(s, _)| s.clone()),
             scope: issue.scope.to_string(),
             auth_time: issue.auth_time,
             amr: issue.amr.to_vec(),
+            generation: 1,
             issued_at: now,
-            expires_at: realmgate_domain::settings::refresh_expiry(
+            idle_expires_at: realmgate_domain::settings::refresh_expiry(
                 now,
                 settings.sso_session_idle_timeout,
                 settings.sso_session_max_lifespan,
-                issue.session.map(|(_, exp)| exp),
+                session_end,
             ),
-            rotated_at: None,
-        };
-        (raw, record)
+            expires_at: session_end.unwrap_or(now + settings.sso_session_max_lifespan),
+            revoked_at: None,
+        }
     }
+
+    /// The refresh token of `family`'s current generation.
+    pub(crate) fn refresh_token_for(
+        &self,
+        realm: &RealmCtx,
+        family: &TokenFamily,
+    ) -> Result<String, AppError> {
+        let id = uuid::Uuid::parse_str(family.id.as_str()).map_err(AppError::internal)?;
+        let generation = u64::try_from(family.generation).map_err(AppError::internal)?;
+        Ok(self
+            .refresh_key()
+            .mint(realm.id().as_str(), *id.as_bytes(), generation))
+    }
+
+    /// What a presented refresh token is: a generation of a family (its MAC verified for this
+    /// realm), the hash of a stored token from before generations, or nothing valid.
+    pub(crate) fn read_refresh(&self, realm: &RealmCtx, raw: &str) -> Presented {
+        match self.refresh_key().open(realm.id().as_str(), raw) {
+            RefreshTokenForm::Generation { family, generation } => {
+                match i64::try_from(generation) {
+                    Ok(g) => Presented::Generation(
+                        FamilyId(uuid::Uuid::from_bytes(family).to_string()),
+                        g,
+                    ),
+                    Err(_) => Presented::Invalid,
+                }
+            }
+            RefreshTokenForm::Legacy => Presented::Legacy(realmgate_crypto::token_hash(raw)),
+            RefreshTokenForm::Invalid => Presented::Invalid,
+        }
+    }
+}
+
+/// A presented refresh token (see [`App::read_refresh`]).
+pub(crate) enum Presented {
+    Generation(FamilyId, i64),
+    /// The hash to look the token up by in `refresh_tokens`.
+    Legacy(String),
+    Invalid,
 }
 
 /// What a grant issues tokens for.

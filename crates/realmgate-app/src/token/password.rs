@@ -46,7 +46,6 @@ impl App {
         };
         let amr = vec!["pwd".to_owned()];
         let session = self.create_session(realm, &user.id, &["pwd"]).await?;
-        let family = FamilyId::new();
         let issue = Issue {
             client,
             user: &user,
@@ -56,19 +55,12 @@ impl App {
             amr: &amr,
             nonce: None,
         };
-        let (raw, refresh) = self.new_refresh(realm, &issue, &family);
+        let family = self.new_family(realm, &issue, &FamilyId::new());
+        let raw = self.refresh_token_for(realm, &family)?;
         let mut tx = self.store().realm(realm.id()).await?;
-        tx.insert_family(
-            &family,
-            &client.client.id,
-            &user.id,
-            Some(&session.id),
-            session.expires_at,
-        )
-        .await?;
-        tx.insert_refresh(&refresh).await?;
+        tx.insert_family(&family).await?;
         tx.commit().await?;
-        self.respond_with_tokens(realm, &issue, Some((&refresh, raw)))
+        self.respond_with_tokens(realm, &issue, Some((&family, raw)))
             .await
     }
 }

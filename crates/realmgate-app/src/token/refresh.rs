@@ -1,13 +1,14 @@
 //! `grant_type=refresh_token` (RFC 6749 §6) with rotation: every use returns a new refresh token;
 //! presenting a rotated one again revokes its whole family (OAuth 2.0 Security BCP §4.14.2).
+//! A refresh token is a generation of its family, so rotating is one update of the family row.
 
-use super::Issue;
+use super::{Issue, Presented};
 use crate::client_auth::ClientCtx;
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::ScopeSet;
 use realmgate_oidc::OAuthError;
 use realmgate_oidc::token_request::TokenResponse;
-use realmgate_store::{RefreshRotation, Rotated, Rotation, Successor};
+use realmgate_store::{Refusal, Rotated, Rotation};
 
 /// Seconds between two `last_seen` writes of one session by the refresh grant.
 const TOUCH_EVERY: i64 = 60;
@@ -22,26 +23,33 @@ impl App {
     ) -> Result<TokenResponse, AppError> {
         let now = self.now();
         let invalid = |m: &str| AppError::OAuth(OAuthError::invalid_grant(m));
+        let presented = self.read_refresh(realm, raw);
+        if matches!(presented, Presented::Invalid) {
+            return Err(invalid("Invalid refresh token"));
+        }
+        let idle = realm.realm.settings.sso_session_idle_timeout;
         let mut tx = self.store().realm(realm.id()).await?;
-        let next_raw = realmgate_crypto::random_token(32);
-        let next_hash = realmgate_crypto::token_hash(&next_raw);
-        let settings = &realm.realm.settings;
-        let next = Successor {
-            token_hash: &next_hash,
-            now,
-            idle: settings.sso_session_idle_timeout,
-            max_lifespan: settings.sso_session_max_lifespan,
+        // One statement moves the family to its next generation and reads the user and session.
+        // Every check below that fails returns before `commit`, which rolls it back.
+        let rotation = match &presented {
+            Presented::Generation(family, generation) => {
+                tx.rotate_family(family, *generation, now, idle).await?
+            }
+            Presented::Legacy(hash) => tx.rotate_legacy_refresh(hash, now, idle).await?,
+            Presented::Invalid => Rotation::Refused(Refusal::Unknown),
         };
-        // One statement rotates the token, stores its successor and reads the user and session.
-        // Every check below that fails returns before `commit`, which rolls all of it back.
-        let rotated = match tx
-            .rotate_refresh_to(&realmgate_crypto::token_hash(raw), next)
-            .await?
-        {
+        let Rotated {
+            mut family,
+            user,
+            session,
+        } = match rotation {
             Rotation::Rotated(r) => r,
-            Rotation::Refused(RefreshRotation::Reused(t)) => {
-                if t.client == client.client.id {
-                    tx.revoke_family(&t.family_id, now).await?;
+            Rotation::Refused(Refusal::Reused {
+                family,
+                client: owner,
+            }) => {
+                if owner == client.client.id {
+                    tx.revoke_family(&family, now).await?;
                     tx.commit().await?;
                     self.subjects_changed(realm.id()).await;
                     tracing::warn!(
@@ -53,32 +61,23 @@ impl App {
                     "Refresh token was already used; the grant has been revoked",
                 ));
             }
-            Rotation::Refused(RefreshRotation::Revoked(_)) => {
+            Rotation::Refused(Refusal::Revoked | Refusal::Expired) => {
                 return Err(invalid("Token is not active"));
             }
-            Rotation::Refused(_) => return Err(invalid("Invalid refresh token")),
+            Rotation::Refused(Refusal::Unknown) => return Err(invalid("Invalid refresh token")),
         };
-        let Rotated {
-            old,
-            successor: mut record,
-            user,
-            session,
-        } = rotated;
-        if old.client != client.client.id {
+        if family.client != client.client.id {
             return Err(invalid("Token was issued to another client"));
-        }
-        if old.expires_at <= now {
-            return Err(invalid("Token is not active"));
         }
         let user = user
             .filter(|u| u.enabled)
             .ok_or_else(|| invalid("User disabled"))?;
-        let session = match (&old.session_id, session) {
+        let session = match (&family.session_id, session) {
             (None, _) => None,
             (Some(_), Some(s)) if !s.revoked && s.expires_at > now => Some(s),
             (Some(_), _) => return Err(invalid("Session not active")),
         };
-        let original = ScopeSet::parse(&old.scope).unwrap_or_default();
+        let original = ScopeSet::parse(&family.scope).unwrap_or_default();
         let scope_set = match scope {
             Some(s) => {
                 let asked = ScopeSet::parse(s)
@@ -98,33 +97,34 @@ impl App {
             }
             None => original,
         };
-        let issue = Issue {
-            client,
-            user: &user,
-            session: session.as_ref().map(|s| (&s.id, s.expires_at)),
-            scope: &scope_set,
-            auth_time: old.auth_time,
-            amr: &old.amr,
-            nonce: None,
-        };
-        // A narrower scope (rare) is written onto the successor; otherwise it inherited the old one.
+        // A narrower scope (rare) is written onto the family, so later generations keep it.
         if scope.is_some() {
             let narrowed = scope_set.to_string();
-            if narrowed != record.scope {
-                tx.set_refresh_scope(&record.token_hash, &narrowed).await?;
-                record.scope = narrowed;
+            if narrowed != family.scope {
+                tx.set_family_scope(&family.id, &narrowed).await?;
+                family.scope = narrowed;
             }
         }
-        // `last_seen` is informational (idle expiry rides on each token's own expiry), so it is
-        // written at most once a minute per session rather than on every rotation.
+        // `last_seen` is informational (idle expiry rides on each generation's own expiry), so it
+        // is written at most once a minute per session rather than on every rotation.
         if let Some(s) = session
             .as_ref()
             .filter(|s| now - s.last_seen >= TOUCH_EVERY)
         {
             tx.touch_session(&s.id, now).await?;
         }
+        let next_raw = self.refresh_token_for(realm, &family)?;
         tx.commit().await?;
-        self.respond_with_tokens(realm, &issue, Some((&record, next_raw)))
+        let issue = Issue {
+            client,
+            user: &user,
+            session: session.as_ref().map(|s| (&s.id, s.expires_at)),
+            scope: &scope_set,
+            auth_time: family.auth_time,
+            amr: &family.amr,
+            nonce: None,
+        };
+        self.respond_with_tokens(realm, &issue, Some((&family, next_raw)))
             .await
     }
 }

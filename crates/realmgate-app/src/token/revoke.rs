@@ -3,7 +3,6 @@
 //! Unknown or invalid tokens answer 200 (§2.2).
 
 use crate::{App, AppError, RealmCtx};
-use realmgate_domain::FamilyId;
 use realmgate_oidc::OAuthError;
 
 impl App {
@@ -43,17 +42,25 @@ impl App {
             return Ok(());
         }
         let mut tx = self.store().realm(realm.id()).await?;
-        let Some(rt) = tx
-            .refresh_by_hash(&realmgate_crypto::token_hash(token))
-            .await?
-        else {
+        // A refresh token revokes its family, whichever generation it is (its holder has the grant).
+        let owner = match self.read_refresh(realm, token) {
+            super::Presented::Generation(family, _) => tx
+                .family_status(&family)
+                .await?
+                .map(|s| (s.family.id, s.family.client)),
+            super::Presented::Legacy(hash) => tx
+                .refresh_by_hash(&hash)
+                .await?
+                .map(|rt| (rt.family_id, rt.client)),
+            super::Presented::Invalid => None,
+        };
+        let Some((family, client)) = owner else {
             return Ok(());
         };
-        if rt.client != caller.client.id {
+        if client != caller.client.id {
             return Err(not_yours());
         }
-        tx.revoke_family(&FamilyId(rt.family_id.0.clone()), now)
-            .await?;
+        tx.revoke_family(&family, now).await?;
         tx.commit().await?;
         self.subjects_changed(realm.id()).await;
         Ok(())

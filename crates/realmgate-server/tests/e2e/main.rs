@@ -13,6 +13,7 @@ mod code_flow;
 mod keys;
 mod logout;
 mod overload;
+mod refresh_tokens;
 mod shards;
 mod sso_consent;
 mod support;

@@ -1,5 +1,6 @@
-//! Token families, refresh tokens (stored by hash, rotated with reuse detection) and revoked
-//! access-token ids.
+//! Token families, refresh tokens and revoked access-token ids. A refresh token is a generation
+//! of its family (`family.rs`, `rotation.rs`); the `refresh_tokens` rows here are tokens issued
+//! before that, stored by hash and honoured until they expire.
 
 use super::found;
 use crate::row::{RowExt, json};
@@ -37,8 +38,10 @@ macro_rules! family_revoked {
     };
 }
 
+mod family;
 mod rotation;
-pub use rotation::{Rotated, Rotation, Successor};
+pub use family::FamilyStatus;
+pub use rotation::{Refusal, Rotated, Rotation};
 
 fn refresh_from_row(row: &AnyRow) -> Result<RefreshToken, StoreError> {
     Ok(RefreshToken {
@@ -57,31 +60,6 @@ fn refresh_from_row(row: &AnyRow) -> Result<RefreshToken, StoreError> {
 }
 
 impl RealmTx {
-    /// Starts a token family (one per grant). `NotFound` if the client, user or session is absent.
-    pub async fn insert_family(
-        &mut self,
-        f: &FamilyId,
-        client: &ClientUuid,
-        user: &UserId,
-        session: Option<&SessionId>,
-        expires_at: Epoch,
-    ) -> Result<(), StoreError> {
-        let (realm, db) = self.parts();
-        sqlx::query(
-            "INSERT INTO token_families (realm_id, id, client_uuid, user_id, session_id, \
-             revoked_at, expires_at) VALUES ($1, $2, $3, $4, $5, NULL, $6)",
-        )
-        .bind(realm)
-        .bind(f.as_str())
-        .bind(client.as_str())
-        .bind(user.as_str())
-        .bind(session.map(SessionId::as_str))
-        .bind(expires_at)
-        .execute(db)
-        .await?;
-        Ok(())
-    }
-
     /// The family exists, is not revoked, and its session (if any) is not revoked. Expiry is the
     /// caller's to check.
     pub async fn family_active(&mut self, f: &FamilyId) -> Result<bool, StoreError> {
@@ -114,7 +92,9 @@ impl RealmTx {
         found(done.rows_affected())
     }
 
-    /// `NotFound` if the family is absent; `Conflict("refresh_tokens_hash")` on a duplicate hash.
+    /// Stores a refresh token the way tokens were issued before generations (by hash), as an
+    /// import of such a token would. `NotFound` if the family is absent;
+    /// `Conflict("refresh_tokens_hash")` on a duplicate hash.
     pub async fn insert_refresh(&mut self, t: &RefreshToken) -> Result<(), StoreError> {
         let amr = json(&t.amr)?;
         let (realm, db) = self.parts();
@@ -194,26 +174,6 @@ impl RealmTx {
         } else {
             Ok(RefreshRotation::Reused(token))
         }
-    }
-
-    /// Narrows the scope of a token not yet rotated (the successor just stored by a refresh grant
-    /// that asked for less).
-    pub async fn set_refresh_scope(
-        &mut self,
-        token_hash: &str,
-        scope: &str,
-    ) -> Result<(), StoreError> {
-        let (realm, db) = self.parts();
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET scope = $3 \
-             WHERE realm_id = $1 AND token_hash = $2 AND rotated_at IS NULL",
-        )
-        .bind(realm)
-        .bind(token_hash)
-        .bind(scope)
-        .execute(db)
-        .await?;
-        found(done.rows_affected())
     }
 
     pub async fn refresh_by_hash(

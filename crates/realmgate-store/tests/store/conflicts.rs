@@ -114,7 +114,7 @@ async fn unique_rules_map_to_named_conflicts() -> TestResult {
     );
     conflict(
         in_realm!(s, r, |tx| tx
-            .insert_family(&f.family, &f.client.id, &f.user.id, None, NOW)
+            .insert_family(&family(&f.family, &f.client.id, &f.user.id, None, NOW))
             .await),
         "token_families_id",
     );

@@ -216,10 +216,22 @@ async fn realm_b_cannot_see_or_touch_realm_a() -> TestResult {
     let consumed = in_realm!(s, rb, |tx| tx.consume_code(&a.code.code_hash, NOW).await)?;
     assert_eq!(consumed, CodeRedemption::Unknown);
     not_found(in_realm!(s, rb, |tx| tx
-        .insert_family(&FamilyId::new(), &a.client.id, &a.user.id, None, NOW)
+        .insert_family(&family(
+            &FamilyId::new(),
+            &a.client.id,
+            &a.user.id,
+            None,
+            NOW
+        ))
         .await));
     not_found(in_realm!(s, rb, |tx| tx
-        .insert_family(&FamilyId::new(), &b.client.id, &a.user.id, None, NOW)
+        .insert_family(&family(
+            &FamilyId::new(),
+            &b.client.id,
+            &a.user.id,
+            None,
+            NOW
+        ))
         .await));
     not_found(in_realm!(s, rb, |tx| tx
         .revoke_family(&a.family, NOW)
@@ -230,21 +242,19 @@ async fn realm_b_cannot_see_or_touch_realm_a() -> TestResult {
         .rotate_refresh(&a.refresh.token_hash, NOW)
         .await)?;
     assert_eq!(rotated, RefreshRotation::Unknown);
-    let next = realmgate_store::Successor {
-        token_hash: "evil-next",
-        now: NOW,
-        idle: 600,
-        max_lifespan: 600,
-    };
+    use realmgate_store::{Refusal, Rotation};
     let rotated = in_realm!(s, rb, |tx| tx
-        .rotate_refresh_to(&a.refresh.token_hash, next)
+        .rotate_legacy_refresh(&a.refresh.token_hash, NOW, 600)
         .await)?;
+    assert_eq!(rotated, Rotation::Refused(Refusal::Unknown));
+    let rotated = in_realm!(s, rb, |tx| tx.rotate_family(&a.family, 0, NOW, 600).await)?;
+    assert_eq!(rotated, Rotation::Refused(Refusal::Unknown));
     assert_eq!(
-        rotated,
-        realmgate_store::Rotation::Refused(RefreshRotation::Unknown)
+        in_realm!(s, rb, |tx| tx.family_status(&a.family).await)?,
+        None
     );
     not_found(in_realm!(s, rb, |tx| tx
-        .set_refresh_scope(&a.refresh.token_hash, "openid")
+        .set_family_scope(&a.family, "openid")
         .await));
     let consent = Consent {
         user_id: a.user.id.clone(),

@@ -185,6 +185,51 @@ pub fn refresh(
     }
 }
 
+/// A token family as a grant creates it: generation 1, its token living 1,800 s (never beyond
+/// `expires_at`).
+pub fn family(
+    id: &FamilyId,
+    client: &ClientUuid,
+    user: &UserId,
+    session: Option<&SessionId>,
+    expires_at: Epoch,
+) -> TokenFamily {
+    TokenFamily {
+        id: id.clone(),
+        client: client.clone(),
+        user_id: user.clone(),
+        session_id: session.cloned(),
+        scope: "openid profile".to_owned(),
+        auth_time: NOW,
+        amr: vec!["pwd".to_owned()],
+        generation: 1,
+        issued_at: NOW,
+        idle_expires_at: (NOW + 1800).min(expires_at),
+        expires_at,
+        revoked_at: None,
+    }
+}
+
+/// A family as stored before refresh tokens became generations (its token is a `refresh_tokens`
+/// row): generation 0 and the migration's defaults.
+pub fn legacy_family(
+    id: &FamilyId,
+    client: &ClientUuid,
+    user: &UserId,
+    session: Option<&SessionId>,
+    expires_at: Epoch,
+) -> TokenFamily {
+    TokenFamily {
+        scope: String::new(),
+        auth_time: 0,
+        amr: vec![],
+        generation: 0,
+        issued_at: 0,
+        idle_expires_at: 0,
+        ..family(id, client, user, session, expires_at)
+    }
+}
+
 /// One of everything, in one realm.
 #[derive(Debug, Clone)]
 pub struct Fixture {
@@ -258,13 +303,13 @@ pub async fn populate(store: &Store, realm: &RealmId, tag: &str) -> Result<Fixtu
     let code = code(&format!("{tag}-code"), &client.id, &session);
     tx.insert_code(&code).await?;
     let family = FamilyId::new();
-    tx.insert_family(
+    tx.insert_family(&legacy_family(
         &family,
         &client.id,
         &user.id,
         Some(&session.id),
         NOW + 36_000,
-    )
+    ))
     .await?;
     let refresh = refresh(&format!("{tag}-refresh"), &family, &client.id, &session);
     tx.insert_refresh(&refresh).await?;

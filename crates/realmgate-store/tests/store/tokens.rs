@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use realmgate_store::domain::*;
-use realmgate_store::{CodeRedemption, RefreshRotation, Rotation, Successor};
+use realmgate_store::{CodeRedemption, FamilyStatus, RefreshRotation, Refusal, Rotation};
 
 #[tokio::test]
 async fn code_is_redeemed_once_then_reported_as_replayed() -> TestResult {
@@ -92,17 +92,23 @@ async fn revoking_a_session_revokes_its_token_families() -> TestResult {
     let other = session(&f.user.id);
     tx.insert_session(&other).await?;
     let other_family = FamilyId::new();
-    tx.insert_family(
+    tx.insert_family(&family(
         &other_family,
         &f.client.id,
         &f.user.id,
         Some(&other.id),
         NOW + 99,
-    )
+    ))
     .await?;
     let no_session = FamilyId::new();
-    tx.insert_family(&no_session, &f.client.id, &f.user.id, None, NOW + 99)
-        .await?;
+    tx.insert_family(&family(
+        &no_session,
+        &f.client.id,
+        &f.user.id,
+        None,
+        NOW + 99,
+    ))
+    .await?;
     assert!(tx.family_active(&f.family).await?);
 
     tx.revoke_session(&f.session.id).await?;
@@ -200,95 +206,260 @@ async fn concurrent_rotations_of_one_token_have_one_winner() -> TestResult {
     Ok(())
 }
 
+/// A generation family on the fixture's session, stored.
+async fn grant(
+    store: &realmgate_store::Store,
+    f: &Fixture,
+) -> Result<TokenFamily, realmgate_store::StoreError> {
+    let g = family(
+        &FamilyId::new(),
+        &f.client.id,
+        &f.user.id,
+        Some(&f.session.id),
+        f.session.expires_at,
+    );
+    let mut tx = store.realm(&f.realm).await?;
+    tx.insert_family(&g).await?;
+    tx.commit().await?;
+    Ok(g)
+}
+
 #[tokio::test]
-async fn rotation_to_a_successor_stores_it_and_reads_user_and_session() -> TestResult {
+async fn a_family_rotates_by_generation_and_reads_user_and_session() -> TestResult {
     let store = store().await;
     let realm = new_realm(&store, "r").await?;
     let f = populate(&store, &realm, "r").await?;
-    let next = |hash: &'static str, now| Successor {
-        token_hash: hash,
-        now,
-        idle: 600,
-        max_lifespan: 36_000,
-    };
+    let g = grant(&store, &f).await?;
     let mut tx = store.realm(&realm).await?;
-    let Rotation::Rotated(r) = tx
-        .rotate_refresh_to(&f.refresh.token_hash, next("r-next-1", NOW + 10))
-        .await?
-    else {
+    assert_eq!(
+        tx.family_status(&g.id).await?,
+        Some(FamilyStatus {
+            family: g.clone(),
+            active: true
+        })
+    );
+    let Rotation::Rotated(r) = tx.rotate_family(&g.id, 1, NOW + 10, 600).await? else {
         panic!("rotation");
     };
-    assert_eq!(r.old.rotated_at, Some(NOW + 10));
+    let expected = TokenFamily {
+        generation: 2,
+        issued_at: NOW + 10,
+        // The idle timeout, capped by the family's end.
+        idle_expires_at: (NOW + 10 + 600).min(g.expires_at),
+        ..g.clone()
+    };
+    assert_eq!(r.family, expected);
     assert_eq!(r.user.as_ref().map(|u| &u.id), Some(&f.user.id));
     assert_eq!(r.session.as_ref(), Some(&f.session));
-    let expected = RefreshToken {
-        token_hash: "r-next-1".into(),
-        issued_at: NOW + 10,
-        // The idle timeout, capped by the session's expiry.
-        expires_at: (NOW + 10 + 600).min(f.session.expires_at),
-        rotated_at: None,
-        ..f.refresh.clone()
-    };
-    assert_eq!(r.successor, expected);
-    assert_eq!(tx.refresh_by_hash("r-next-1").await?, Some(expected));
-    // The successor rotates in turn; the first token again is reuse, and nothing is written.
-    let Rotation::Rotated(r2) = tx
-        .rotate_refresh_to("r-next-1", next("r-next-2", NOW + 20))
-        .await?
-    else {
+    assert_eq!(
+        tx.family_status(&g.id).await?.map(|s| s.family),
+        Some(expected)
+    );
+    // The next generation rotates in turn; generation 1 again is reuse and writes nothing.
+    let Rotation::Rotated(r2) = tx.rotate_family(&g.id, 2, NOW + 20, 600).await? else {
         panic!("second rotation");
     };
-    assert_eq!(r2.successor.family_id, f.family);
-    let again = tx
-        .rotate_refresh_to(&f.refresh.token_hash, next("r-never", NOW + 30))
-        .await?;
-    assert!(
-        matches!(again, Rotation::Refused(RefreshRotation::Reused(ref t)) if t.rotated_at == Some(NOW + 10)),
-        "{again:?}"
+    assert_eq!(r2.family.generation, 3);
+    assert_eq!(
+        tx.rotate_family(&g.id, 1, NOW + 30, 600).await?,
+        Rotation::Refused(Refusal::Reused {
+            family: g.id.clone(),
+            client: f.client.id.clone()
+        })
     );
-    assert_eq!(tx.refresh_by_hash("r-never").await?, None);
-    // A revoked family's token is refused and not rotated; an unknown hash is unknown.
-    tx.revoke_family(&f.family, NOW + 40).await?;
-    let revoked = tx
-        .rotate_refresh_to("r-next-2", next("r-never", NOW + 41))
-        .await?;
-    assert!(
-        matches!(revoked, Rotation::Refused(RefreshRotation::Revoked(ref t)) if t.rotated_at.is_none()),
-        "{revoked:?}"
+    // A generation never issued, or an unknown family, is unknown.
+    assert_eq!(
+        tx.rotate_family(&g.id, 9, NOW + 30, 600).await?,
+        Rotation::Refused(Refusal::Unknown)
     );
     assert_eq!(
-        tx.rotate_refresh_to("nope", next("r-never", NOW)).await?,
-        Rotation::Refused(RefreshRotation::Unknown)
+        tx.rotate_family(&FamilyId::new(), 1, NOW + 30, 600).await?,
+        Rotation::Refused(Refusal::Unknown)
     );
-    assert_eq!(tx.refresh_by_hash("r-never").await?, None);
+    assert_eq!(
+        tx.family_status(&g.id).await?.map(|s| s.family.generation),
+        Some(3)
+    );
+    // The current generation past its idle expiry is expired, not rotated.
+    let idle_end = NOW + 20 + 600;
+    assert_eq!(
+        tx.rotate_family(&g.id, 3, idle_end, 600).await?,
+        Rotation::Refused(Refusal::Expired)
+    );
+    // A revoked family is refused, whatever the generation.
+    tx.revoke_family(&g.id, NOW + 40).await?;
+    assert_eq!(
+        tx.rotate_family(&g.id, 3, NOW + 41, 600).await?,
+        Rotation::Refused(Refusal::Revoked)
+    );
+    assert_eq!(
+        tx.family_status(&g.id)
+            .await?
+            .map(|s| (s.active, s.family.generation)),
+        Some((false, 3))
+    );
     tx.commit().await?;
     Ok(())
 }
 
 #[tokio::test]
-async fn rotation_rolled_back_leaves_the_token_usable() -> TestResult {
+async fn a_rotation_reads_a_revoked_session_for_the_caller_to_refuse() -> TestResult {
     let store = store().await;
     let realm = new_realm(&store, "r").await?;
     let f = populate(&store, &realm, "r").await?;
-    let next = Successor {
-        token_hash: "r-next",
-        now: NOW + 10,
-        idle: 600,
-        max_lifespan: 36_000,
-    };
+    let g = grant(&store, &f).await?;
     let mut tx = store.realm(&realm).await?;
+    // Marked revoked without touching the family (`revoke_session` revokes its families too).
+    tx.raw_execute(
+        "UPDATE user_sessions SET revoked = 1 WHERE realm_id = $1 AND id = $2",
+        &[f.realm.as_str(), f.session.id.as_str()],
+    )
+    .await?;
+    assert_eq!(
+        tx.family_status(&g.id).await?.map(|s| s.active),
+        Some(false)
+    );
+    let Rotation::Rotated(r) = tx.rotate_family(&g.id, 1, NOW + 1, 600).await? else {
+        panic!("rotation");
+    };
+    assert_eq!(r.session.map(|s| s.revoked), Some(true));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_token_from_before_generations_rotates_once_and_its_family_adopts_the_grant() -> TestResult
+{
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let mut tx = store.realm(&realm).await?;
+    let Rotation::Rotated(r) = tx
+        .rotate_legacy_refresh(&f.refresh.token_hash, NOW + 10, 600)
+        .await?
+    else {
+        panic!("rotation");
+    };
+    let adopted = TokenFamily {
+        id: f.family.clone(),
+        client: f.client.id.clone(),
+        user_id: f.user.id.clone(),
+        session_id: Some(f.session.id.clone()),
+        scope: f.refresh.scope.clone(),
+        auth_time: f.refresh.auth_time,
+        amr: f.refresh.amr.clone(),
+        generation: 1,
+        issued_at: NOW + 10,
+        idle_expires_at: NOW + 10 + 600,
+        expires_at: NOW + 36_000,
+        revoked_at: None,
+    };
+    assert_eq!(r.family, adopted);
+    assert_eq!(r.user.as_ref().map(|u| &u.id), Some(&f.user.id));
+    assert_eq!(r.session.as_ref(), Some(&f.session));
+    assert_eq!(
+        tx.refresh_by_hash(&f.refresh.token_hash)
+            .await?
+            .and_then(|t| t.rotated_at),
+        Some(NOW + 10)
+    );
+    // The old token again is reuse; the family's generation 1 rotates on.
+    assert_eq!(
+        tx.rotate_legacy_refresh(&f.refresh.token_hash, NOW + 20, 600)
+            .await?,
+        Rotation::Refused(Refusal::Reused {
+            family: f.family.clone(),
+            client: f.client.id.clone()
+        })
+    );
     assert!(matches!(
-        tx.rotate_refresh_to(&f.refresh.token_hash, next).await?,
-        Rotation::Rotated(_)
+        tx.rotate_family(&f.family, 1, NOW + 20, 600).await?,
+        Rotation::Rotated(ref r) if r.family.generation == 2
     ));
-    // The grant failed a later check: dropping the transaction undoes rotation and successor.
+    assert_eq!(
+        tx.rotate_legacy_refresh("nope", NOW, 600).await?,
+        Rotation::Refused(Refusal::Unknown)
+    );
+    tx.commit().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_expired_token_from_before_generations_is_refused() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let mut tx = store.realm(&realm).await?;
+    assert_eq!(
+        tx.rotate_legacy_refresh(&f.refresh.token_hash, f.refresh.expires_at, 600)
+            .await?,
+        Rotation::Refused(Refusal::Expired)
+    );
+    // The caller rolls back on a refusal: the token and its family are as they were.
     tx.rollback().await?;
     let mut tx = store.realm(&realm).await?;
-    assert_eq!(tx.refresh_by_hash("r-next").await?, None);
+    assert_eq!(
+        tx.refresh_by_hash(&f.refresh.token_hash).await?,
+        Some(f.refresh.clone())
+    );
+    assert_eq!(
+        tx.family_status(&f.family)
+            .await?
+            .map(|s| s.family.generation),
+        Some(0)
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn rotation_rolled_back_leaves_the_generation_current() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let g = grant(&store, &f).await?;
+    let mut tx = store.realm(&realm).await?;
     assert!(matches!(
-        tx.rotate_refresh_to(&f.refresh.token_hash, next).await?,
+        tx.rotate_family(&g.id, 1, NOW + 10, 600).await?,
+        Rotation::Rotated(_)
+    ));
+    // The grant failed a later check: dropping the transaction undoes the rotation.
+    tx.rollback().await?;
+    let mut tx = store.realm(&realm).await?;
+    assert_eq!(
+        tx.family_status(&g.id).await?.map(|s| s.family),
+        Some(g.clone())
+    );
+    assert!(matches!(
+        tx.rotate_family(&g.id, 1, NOW + 10, 600).await?,
         Rotation::Rotated(_)
     ));
     tx.commit().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_rotations_of_one_generation_have_one_winner() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let g = grant(&store, &f).await?;
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let (store, realm, id) = (store.clone(), realm.clone(), g.id.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.realm(&realm).await?;
+            let out = tx.rotate_family(&id, 1, NOW + i, 600).await?;
+            tx.commit().await?;
+            Ok::<_, realmgate_store::StoreError>(out)
+        }));
+    }
+    let (mut rotated, mut reused) = (0, 0);
+    for t in tasks {
+        match t.await?? {
+            Rotation::Rotated(_) => rotated += 1,
+            Rotation::Refused(Refusal::Reused { .. }) => reused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((rotated, reused), (1, 3));
     Ok(())
 }

@@ -1,38 +1,44 @@
-//! The refresh grant's write: rotate the presented token and store its successor, and read the
-//! user and session the grant needs — one statement on Postgres (one round trip instead of
-//! three), the same steps in turn on SQLite (where a statement is a function call and
-//! data-modifying CTEs do not exist).
+//! The refresh grant's write: move a family to its next generation and read the user and session
+//! the grant needs. On Postgres that is one statement, a HOT update of the family row by primary
+//! key (no insert, no index entry, no foreign-key check); on SQLite the update and the read in
+//! turn. A token from before generations (a `refresh_tokens` row) is rotated once more that way
+//! and its family adopts the grant at generation 1.
 
-use super::{RefreshRotation, refresh_from_row};
+use super::RefreshRotation;
+use super::family::{family_cols, family_from_row};
 use crate::repo::users::{session_from_prefixed_row, user_from_row};
-use crate::row::RowExt;
+use crate::row::{RowExt, json};
 use crate::{RealmTx, StoreError};
-use realmgate_domain::{Epoch, RefreshToken, User, UserSession};
+use realmgate_domain::{ClientUuid, Epoch, FamilyId, TokenFamily, User, UserSession};
 
-/// How the successor of a rotated token is made: a new hash, issued `now`, living `idle` seconds
-/// but never beyond its session's expiry (or `now + max_lifespan` for a token without one). It
-/// inherits everything else (family, client, user, session, scope, auth_time, amr).
-#[derive(Debug, Clone, Copy)]
-pub struct Successor<'a> {
-    pub token_hash: &'a str,
-    pub now: Epoch,
-    pub idle: i64,
-    pub max_lifespan: i64,
-}
-
-/// A rotation that happened: the old token (with `rotated_at` set), its stored successor, and the
-/// token's user and session as they are now (`None` if absent). Nothing is checked beyond
-/// "not rotated before, family and session not revoked": the caller checks the rest and rolls
-/// back if the grant must fail.
+/// A rotation that happened: the family at its new generation, and its user and session as they
+/// are now (`None` if absent). Nothing is checked beyond "the presented generation is current, not
+/// expired, the family not revoked": the caller checks the rest and rolls back if the grant fails.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rotated {
-    pub old: RefreshToken,
-    pub successor: RefreshToken,
+    pub family: TokenFamily,
     pub user: Option<User>,
     pub session: Option<UserSession>,
 }
 
-/// The outcome of [`RealmTx::rotate_refresh_to`].
+/// Why a presented refresh token was not rotated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No such token or family.
+    Unknown,
+    /// The family, or the session it belongs to, is revoked.
+    Revoked,
+    /// The token is the current one but has expired.
+    Expired,
+    /// The token was rotated before: the caller revokes the family if `client` presented it.
+    Reused {
+        family: FamilyId,
+        client: ClientUuid,
+    },
+}
+
+/// The outcome of [`RealmTx::rotate_family`] and [`RealmTx::rotate_legacy_refresh`]. On
+/// `Refused` the caller must not commit anything but a reuse's family revocation.
 #[derive(Debug, Clone, PartialEq)]
 #[allow(
     clippy::large_enum_variant,
@@ -40,121 +46,205 @@ pub struct Rotated {
 )]
 pub enum Rotation {
     Rotated(Rotated),
-    /// The token was not rotated: why (never `RefreshRotation::Rotated`).
-    Refused(RefreshRotation),
+    Refused(Refusal),
 }
 
-impl Successor<'_> {
-    fn record(&self, old: &RefreshToken, session: Option<&UserSession>) -> RefreshToken {
-        RefreshToken {
-            token_hash: self.token_hash.to_owned(),
-            family_id: old.family_id.clone(),
-            client: old.client.clone(),
-            user_id: old.user_id.clone(),
-            session_id: old.session_id.clone(),
-            scope: old.scope.clone(),
-            auth_time: old.auth_time,
-            amr: old.amr.clone(),
-            issued_at: self.now,
-            expires_at: realmgate_domain::settings::refresh_expiry(
-                self.now,
-                self.idle,
-                self.max_lifespan,
-                session.map(|s| s.expires_at),
-            ),
-            rotated_at: None,
-        }
-    }
+/// `idle_expires_at` of a generation issued at `$now`, living `$idle` seconds, never beyond the
+/// family's end.
+macro_rules! next_idle_expiry {
+    ($now:literal, $idle:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $now,
+            " + ",
+            $idle,
+            " < expires_at THEN ",
+            $now,
+            " + ",
+            $idle,
+            " ELSE expires_at END"
+        )
+    };
 }
 
 impl RealmTx {
-    /// Rotates the token with hash `token_hash` (exactly one concurrent caller wins) and stores
-    /// `next` as its successor, in this transaction.
-    pub async fn rotate_refresh_to(
+    /// Rotates family `f` from `generation` to the next one at `now` (exactly one concurrent
+    /// caller wins; the others see reuse), the new generation living `idle` seconds.
+    pub async fn rotate_family(
         &mut self,
-        token_hash: &str,
-        next: Successor<'_>,
+        f: &FamilyId,
+        generation: i64,
+        now: Epoch,
+        idle: i64,
     ) -> Result<Rotation, StoreError> {
-        if self.is_postgres() {
-            return self.rotate_in_one_statement(token_hash, next).await;
-        }
-        let old = match self.rotate_refresh(token_hash, next.now).await? {
-            RefreshRotation::Rotated(old) => old,
-            other => return Ok(Rotation::Refused(other)),
+        let rotated = if self.is_postgres() {
+            self.rotate_family_in_one_statement(f, generation, now, idle)
+                .await?
+        } else {
+            self.rotate_family_in_turn(f, generation, now, idle).await?
         };
+        match rotated {
+            Some(r) => Ok(Rotation::Rotated(r)),
+            None => Ok(Rotation::Refused(self.why_not(f, generation).await?)),
+        }
+    }
+
+    async fn rotate_family_in_one_statement(
+        &mut self,
+        f: &FamilyId,
+        generation: i64,
+        now: Epoch,
+        idle: i64,
+    ) -> Result<Option<Rotated>, StoreError> {
+        let (realm, db) = self.parts();
+        let row = sqlx::query(concat!(
+            "WITH f AS (UPDATE token_families SET generation = generation + 1, issued_at = $4, \
+             idle_expires_at = ",
+            next_idle_expiry!("$4", "$5"),
+            " WHERE realm_id = $1 AND id = $2 AND generation = $3 AND revoked_at IS NULL \
+             AND idle_expires_at > $4 AND expires_at > $4 RETURNING realm_id, ",
+            family_cols!(),
+            ") SELECT f.*, u.id AS u_present, ",
+            user_cols!(),
+            ", ",
+            session_cols_prefixed!(),
+            " FROM f LEFT JOIN users u ON u.realm_id = f.realm_id AND u.id = f.f_user_id \
+             LEFT JOIN user_sessions s ON s.realm_id = f.realm_id AND s.id = f.f_session_id"
+        ))
+        .bind(realm)
+        .bind(f.as_str())
+        .bind(generation)
+        .bind(now)
+        .bind(idle)
+        .fetch_optional(db)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let user = match row.opt_text("u_present")? {
+            Some(_) => Some(user_from_row(&row)?),
+            None => None,
+        };
+        Ok(Some(Rotated {
+            family: family_from_row(&row)?,
+            user,
+            session: session_from_prefixed_row(&row)?,
+        }))
+    }
+
+    async fn rotate_family_in_turn(
+        &mut self,
+        f: &FamilyId,
+        generation: i64,
+        now: Epoch,
+        idle: i64,
+    ) -> Result<Option<Rotated>, StoreError> {
+        let (realm, db) = self.parts();
+        let row = sqlx::query(concat!(
+            "UPDATE token_families SET generation = generation + 1, issued_at = $4, \
+             idle_expires_at = ",
+            next_idle_expiry!("$4", "$5"),
+            " WHERE realm_id = $1 AND id = $2 AND generation = $3 AND revoked_at IS NULL \
+             AND idle_expires_at > $4 AND expires_at > $4 RETURNING ",
+            family_cols!()
+        ))
+        .bind(realm)
+        .bind(f.as_str())
+        .bind(generation)
+        .bind(now)
+        .bind(idle)
+        .fetch_optional(db)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let family = family_from_row(&row)?;
+        self.with_user_and_session(family).await.map(Some)
+    }
+
+    async fn with_user_and_session(&mut self, family: TokenFamily) -> Result<Rotated, StoreError> {
         let (user, session) = match self
-            .user_with_session(&old.user_id, old.session_id.as_ref())
+            .user_with_session(&family.user_id, family.session_id.as_ref())
             .await?
         {
             Some((u, s)) => (Some(u), s),
             None => (None, None),
         };
-        let successor = next.record(&old, session.as_ref());
-        self.insert_refresh(&successor).await?;
-        Ok(Rotation::Rotated(Rotated {
-            old,
-            successor,
+        Ok(Rotated {
+            family,
             user,
             session,
-        }))
+        })
     }
 
-    async fn rotate_in_one_statement(
+    /// Why family `f` was not rotated from `generation`.
+    async fn why_not(&mut self, f: &FamilyId, generation: i64) -> Result<Refusal, StoreError> {
+        let Some(status) = self.family_status(f).await? else {
+            return Ok(Refusal::Unknown);
+        };
+        let current = status.family.generation;
+        Ok(if !status.active {
+            Refusal::Revoked
+        } else if current == 0 || generation > current || generation < 1 {
+            Refusal::Unknown
+        } else if generation < current {
+            Refusal::Reused {
+                family: status.family.id,
+                client: status.family.client,
+            }
+        } else {
+            Refusal::Expired
+        })
+    }
+
+    /// Rotates a token issued before generations (a `refresh_tokens` row, by hash): marks it
+    /// rotated and moves its family to generation 1 carrying the token's grant, so its successor
+    /// is a generation token. Presenting the old token again is reuse, as before.
+    pub async fn rotate_legacy_refresh(
         &mut self,
         token_hash: &str,
-        next: Successor<'_>,
+        now: Epoch,
+        idle: i64,
     ) -> Result<Rotation, StoreError> {
+        let old = match self.rotate_refresh(token_hash, now).await? {
+            RefreshRotation::Rotated(old) => old,
+            RefreshRotation::Reused(t) => {
+                return Ok(Rotation::Refused(Refusal::Reused {
+                    family: t.family_id,
+                    client: t.client,
+                }));
+            }
+            RefreshRotation::Revoked(_) => return Ok(Rotation::Refused(Refusal::Revoked)),
+            RefreshRotation::Unknown => return Ok(Rotation::Refused(Refusal::Unknown)),
+        };
+        if old.expires_at <= now {
+            return Ok(Rotation::Refused(Refusal::Expired));
+        }
+        let amr = json(&old.amr)?;
         let (realm, db) = self.parts();
         let row = sqlx::query(concat!(
-            "WITH old AS (UPDATE refresh_tokens SET rotated_at = $3 \
-             WHERE realm_id = $1 AND token_hash = $2 AND rotated_at IS NULL AND NOT ",
-            family_revoked!(),
-            " RETURNING realm_id, ",
-            refresh_cols!(),
-            "), next AS (INSERT INTO refresh_tokens (realm_id, token_hash, family_id, \
-             client_uuid, user_id, session_id, scope, auth_time, amr, issued_at, expires_at) \
-             SELECT o.realm_id, $4, o.family_id, o.client_uuid, o.user_id, o.session_id, \
-             o.scope, o.auth_time, o.amr, $3, LEAST($3 + $5, COALESCE(ns.expires_at, $3 + $6)) \
-             FROM old o LEFT JOIN user_sessions ns \
-             ON ns.realm_id = o.realm_id AND ns.id = o.session_id \
-             RETURNING expires_at) \
-             SELECT o.token_hash AS token_hash, o.family_id AS family_id, \
-             o.client_uuid AS client_uuid, o.user_id AS user_id, o.session_id AS session_id, \
-             o.scope AS scope, o.auth_time AS auth_time, o.amr AS amr, \
-             o.issued_at AS issued_at, o.expires_at AS expires_at, o.rotated_at AS rotated_at, \
-             (SELECT expires_at FROM next) AS next_expires_at, \
-             u.id AS u_present, ",
-            user_cols!(),
-            ", ",
-            session_cols_prefixed!(),
-            " FROM old o LEFT JOIN users u ON u.realm_id = o.realm_id AND u.id = o.user_id \
-             LEFT JOIN user_sessions s ON s.realm_id = o.realm_id AND s.id = o.session_id"
+            "UPDATE token_families SET generation = 1, scope = $3, auth_time = $4, amr = $5, \
+             issued_at = $6, idle_expires_at = ",
+            next_idle_expiry!("$6", "$7"),
+            " WHERE realm_id = $1 AND id = $2 AND generation = 0 RETURNING ",
+            family_cols!()
         ))
         .bind(realm)
-        .bind(token_hash)
-        .bind(next.now)
-        .bind(next.token_hash)
-        .bind(next.idle)
-        .bind(next.max_lifespan)
-        .fetch_optional(&mut *db)
+        .bind(old.family_id.as_str())
+        .bind(old.scope.as_str())
+        .bind(old.auth_time)
+        .bind(amr)
+        .bind(now)
+        .bind(idle)
+        .fetch_optional(db)
         .await?;
         let Some(row) = row else {
-            return Ok(Rotation::Refused(self.why_not_rotated(token_hash).await?));
+            // Only a family of generation 0 can hold an unrotated legacy token.
+            return Ok(Rotation::Refused(Refusal::Unknown));
         };
-        let old = refresh_from_row(&row)?;
-        let user = match row.opt_text("u_present")? {
-            Some(_) => Some(user_from_row(&row)?),
-            None => None,
-        };
-        let session = session_from_prefixed_row(&row)?;
-        let mut successor = next.record(&old, session.as_ref());
-        // What was stored (the database computed it from the same inputs).
-        successor.expires_at = row.int("next_expires_at")?;
-        Ok(Rotation::Rotated(Rotated {
-            old,
-            successor,
-            user,
-            session,
-        }))
+        let family = family_from_row(&row)?;
+        self.with_user_and_session(family)
+            .await
+            .map(Rotation::Rotated)
     }
 }
