@@ -97,6 +97,9 @@ struct Inner {
     writer: Arc<tokio::sync::Semaphore>,
 }
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long a write transaction waits for the SQLite writer before giving up (as `busy_timeout`).
 const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
@@ -113,6 +116,19 @@ impl Shard {
         let sqlite = backend == Backend::Sqlite;
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
+            // sqlx pings every idle connection it hands out by default: one more round trip
+            // per transaction, which on Postgres made a refresh grant four round trips instead
+            // of three. Only a connection that sat idle for a while is checked now (a lost
+            // connection is still replaced before use after a database restart).
+            .test_before_acquire(false)
+            .before_acquire(|conn: &mut AnyConnection, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn: &mut AnyConnection, _meta| {
                 Box::pin(async move {
                     if sqlite {
