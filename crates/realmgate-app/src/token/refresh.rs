@@ -23,20 +23,21 @@ impl App {
     ) -> Result<TokenResponse, AppError> {
         let now = self.now();
         let invalid = |m: &str| AppError::OAuth(OAuthError::invalid_grant(m));
+        let idle = realm.realm.settings.sso_session_idle_timeout;
+        // A token whose MAC does not verify for this realm never reaches the database.
         let presented = self.read_refresh(realm, raw);
         if matches!(presented, Presented::Invalid) {
             return Err(invalid("Invalid refresh token"));
         }
-        let idle = realm.realm.settings.sso_session_idle_timeout;
         let mut tx = self.store().realm(realm.id()).await?;
         // One statement moves the family to its next generation and reads the user and session.
         // Every check below that fails returns before `commit`, which rolls it back.
-        let rotation = match &presented {
+        let rotation = match presented {
             Presented::Generation(family, generation) => {
-                tx.rotate_family(family, *generation, now, idle).await?
+                tx.rotate_family(&family, generation, now, idle).await?
             }
-            Presented::Legacy(hash) => tx.rotate_legacy_refresh(hash, now, idle).await?,
-            Presented::Invalid => Rotation::Refused(Refusal::Unknown),
+            Presented::Legacy(hash) => tx.rotate_legacy_refresh(&hash, now, idle).await?,
+            Presented::Invalid => return Err(invalid("Invalid refresh token")),
         };
         let Rotated {
             mut family,
