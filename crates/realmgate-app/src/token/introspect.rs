@@ -2,7 +2,9 @@
 //! token itself answers `{"active": false}` and nothing more (§2.2).
 
 use crate::{App, AppError, RealmCtx};
+use realmgate_domain::{ClientUuid, ScopeSet, SessionId, UserId};
 use realmgate_oidc::OAuthError;
+use realmgate_store::RealmTx;
 use serde_json::{Value, json};
 
 pub struct Introspection(pub Value);
@@ -43,67 +45,85 @@ impl App {
             }
             return Ok(Introspection(v));
         }
-        let now = self.now();
-        let (family, generation) = match self.read_refresh(realm, token) {
-            super::Presented::Generation(f, g) => (f, g),
-            super::Presented::Legacy(hash) => return self.introspect_legacy(realm, &hash).await,
-            super::Presented::Invalid => return Ok(inactive),
-        };
-        let mut tx = self.store().realm_read(realm.id()).await?;
-        let Some(status) = tx.family_status(&family).await? else {
-            return Ok(inactive);
-        };
-        let f = status.family;
-        if !status.active || !f.current(generation, now) {
+        let presented = self.read_refresh(realm, token);
+        if matches!(presented, super::Presented::Invalid) {
             return Ok(inactive);
         }
-        let client = tx.client_by_uuid(&f.client).await?;
-        let user = tx.user_by_id(&f.user_id).await?;
+        let mut tx = self.store().realm_read(realm.id()).await?;
+        let Some(live) = live_refresh(&mut tx, presented, self.now()).await? else {
+            return Ok(inactive);
+        };
+        let client = tx.client_by_uuid(&live.client).await?;
+        let user = tx.user_by_id(&live.user_id).await?;
         Ok(Introspection(json!({
             "active": true,
             "token_type": "Refresh",
             "client_id": client.map(|c| c.client_id),
             "username": user.map(|u| u.username),
-            "sub": f.user_id.0,
-            "scope": crate::tokens::scope_claim(&realmgate_domain::ScopeSet::parse(&f.scope).unwrap_or_default()),
-            "iat": f.issued_at,
-            "exp": f.idle_expires_at,
+            "sub": live.user_id.0,
+            "scope": crate::tokens::scope_claim(&ScopeSet::parse(&live.scope).unwrap_or_default()),
+            "iat": live.issued_at,
+            "exp": live.expires_at,
             "iss": realm.issuer,
-            "sid": f.session_id.map(|s| s.0),
+            "sid": live.session_id.map(|s| s.0),
         })))
     }
+}
 
-    /// Introspects a stored refresh token from before generations, by hash.
-    async fn introspect_legacy(
-        &self,
-        realm: &RealmCtx,
-        hash: &str,
-    ) -> Result<Introspection, AppError> {
-        let now = self.now();
-        let inactive = Introspection(json!({ "active": false }));
-        let mut tx = self.store().realm_read(realm.id()).await?;
-        let Some(rt) = tx.refresh_by_hash(hash).await? else {
-            return Ok(inactive);
-        };
-        if rt.rotated_at.is_some()
-            || rt.expires_at <= now
-            || !tx.family_active(&rt.family_id).await?
-        {
-            return Ok(inactive);
+/// What introspection reports of a live refresh token.
+struct LiveRefresh {
+    client: ClientUuid,
+    user_id: UserId,
+    session_id: Option<SessionId>,
+    scope: String,
+    issued_at: i64,
+    expires_at: i64,
+}
+
+/// The presented refresh token's grant if the token is live at `now`: the current generation of
+/// an active family, or a stored token from before generations that was not rotated.
+async fn live_refresh(
+    tx: &mut RealmTx,
+    presented: super::Presented,
+    now: i64,
+) -> Result<Option<LiveRefresh>, AppError> {
+    match presented {
+        super::Presented::Generation(family, generation) => {
+            let Some(status) = tx.family_status(&family).await? else {
+                return Ok(None);
+            };
+            let f = status.family;
+            if !status.active || !f.current(generation, now) {
+                return Ok(None);
+            }
+            Ok(Some(LiveRefresh {
+                client: f.client,
+                user_id: f.user_id,
+                session_id: f.session_id,
+                scope: f.scope,
+                issued_at: f.issued_at,
+                expires_at: f.idle_expires_at,
+            }))
         }
-        let client = tx.client_by_uuid(&rt.client).await?;
-        let user = tx.user_by_id(&rt.user_id).await?;
-        Ok(Introspection(json!({
-            "active": true,
-            "token_type": "Refresh",
-            "client_id": client.map(|c| c.client_id),
-            "username": user.map(|u| u.username),
-            "sub": rt.user_id.0,
-            "scope": crate::tokens::scope_claim(&realmgate_domain::ScopeSet::parse(&rt.scope).unwrap_or_default()),
-            "iat": rt.issued_at,
-            "exp": rt.expires_at,
-            "iss": realm.issuer,
-            "sid": rt.session_id.map(|s| s.0),
-        })))
+        super::Presented::Legacy(hash) => {
+            let Some(rt) = tx.refresh_by_hash(&hash).await? else {
+                return Ok(None);
+            };
+            if rt.rotated_at.is_some()
+                || rt.expires_at <= now
+                || !tx.family_active(&rt.family_id).await?
+            {
+                return Ok(None);
+            }
+            Ok(Some(LiveRefresh {
+                client: rt.client,
+                user_id: rt.user_id,
+                session_id: rt.session_id,
+                scope: rt.scope,
+                issued_at: rt.issued_at,
+                expires_at: rt.expires_at,
+            }))
+        }
+        super::Presented::Invalid => Ok(None),
     }
 }
