@@ -17,6 +17,7 @@
 
 mod error;
 mod notify;
+mod one_trip;
 mod placement;
 mod pool;
 mod realm_tx;
@@ -37,7 +38,7 @@ pub use placement::{ShardAdded, ShardInfo};
 pub use pool::{Store, valid_shard_name};
 pub use realm_tx::RealmTx;
 pub use repo::codes::CodeRedemption;
-pub use repo::refresh::{FamilyStatus, RefreshRotation, Refusal, Rotated, Rotation};
+pub use repo::refresh::{FamilyStatus, RefreshRotation, Refusal, RotateAtOnce, Rotated, Rotation};
 pub use repo::users::UserQuery;
 pub use schema::REALM_TABLES;
 pub use shard::{Backend, DEFAULT_SHARD, ShardSpec};

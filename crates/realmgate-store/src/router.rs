@@ -54,7 +54,7 @@ impl Store {
         shard.ok_or(StoreError::NotFound)
     }
 
-    async fn route(&self, realm: &RealmId) -> Result<String, StoreError> {
+    pub(crate) async fn route(&self, realm: &RealmId) -> Result<String, StoreError> {
         if let Some(shard) = self.routes().get(realm) {
             return Ok(shard);
         }

@@ -247,6 +247,16 @@ impl Shard {
         format!("BEGIN; {role}SET LOCAL realmgate.realm_id = '{realm}'")
     }
 
+    /// [`Shard::realm_begin`], after entering the realm (see [`Shard::begin_realm`]) if `fenced`.
+    pub(crate) fn realm_begin_fenced(&self, realm: &RealmId, fenced: bool) -> String {
+        let begin = self.realm_begin(realm);
+        if fenced {
+            format!("SELECT realmgate_enter('{realm}'); {begin}")
+        } else {
+            begin
+        }
+    }
+
     /// A realm transaction on this shard. With `fenced` (a sharded deployment, Postgres) it first
     /// enters the realm — shared advisory lock, then the fence check — in the same round trip,
     /// before `BEGIN` so a fenced realm leaves the connection idle, not in an aborted transaction
@@ -269,12 +279,7 @@ impl Shard {
             }
             Backend::Sqlite => self.inner.pool.begin().await,
             Backend::Postgres => {
-                let begin = self.realm_begin(realm);
-                let begin = if fenced {
-                    format!("SELECT realmgate_enter('{realm}'); {begin}")
-                } else {
-                    begin
-                };
+                let begin = self.realm_begin_fenced(realm, fenced);
                 self.inner.pool.begin_with(AssertSqlSafe(begin)).await
             }
         };
@@ -313,7 +318,7 @@ impl Shard {
     }
 }
 
-fn is_fence(e: &sqlx::Error) -> bool {
+pub(crate) fn is_fence(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some(FENCE_SQLSTATE))
 }
 

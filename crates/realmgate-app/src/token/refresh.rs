@@ -5,10 +5,10 @@
 use super::{Issue, Presented};
 use crate::client_auth::ClientCtx;
 use crate::{App, AppError, RealmCtx};
-use realmgate_domain::ScopeSet;
+use realmgate_domain::{Epoch, ScopeSet, TokenFamily, User, UserSession};
 use realmgate_oidc::OAuthError;
 use realmgate_oidc::token_request::TokenResponse;
-use realmgate_store::{Refusal, Rotated, Rotation};
+use realmgate_store::{Refusal, RotateAtOnce, Rotated, Rotation};
 
 /// Seconds between two `last_seen` writes of one session by the refresh grant.
 const TOUCH_EVERY: i64 = 60;
@@ -22,14 +22,38 @@ impl App {
         scope: Option<&str>,
     ) -> Result<TokenResponse, AppError> {
         let now = self.now();
-        let invalid = |m: &str| AppError::OAuth(OAuthError::invalid_grant(m));
         let idle = realm.realm.settings.sso_session_idle_timeout;
         // A token whose MAC does not verify for this realm never reaches the database.
         let presented = self.read_refresh(realm, raw);
-        if matches!(presented, Presented::Invalid) {
-            return Err(invalid("Invalid refresh token"));
+        // The common case — a generation token, no `scope` — rotates and commits in one round
+        // trip when every check below passes in the statement itself. Anything else, including
+        // a refusal, takes the transaction, which finds out why and answers.
+        if let (Presented::Generation(family, generation), None) = (&presented, scope) {
+            let at_once = RotateAtOnce {
+                family,
+                generation: *generation,
+                client: &client.client.id,
+                now,
+                idle,
+                touch_before: now - TOUCH_EVERY,
+            };
+            if let Some(rotated) = self
+                .store()
+                .rotate_family_at_once(realm.id(), &at_once)
+                .await?
+            {
+                let (family, user, session) = checked(rotated, client, now)?;
+                let scope_set = ScopeSet::parse(&family.scope).unwrap_or_default();
+                let next_raw = self.refresh_token_for(realm, &family)?;
+                return self
+                    .respond_refreshed(realm, client, &family, next_raw, &user, session, &scope_set)
+                    .await;
+            }
         }
-        let mut tx = self.store().realm(realm.id()).await?;
+        let mut tx = match presented {
+            Presented::Invalid => return Err(invalid("Invalid refresh token")),
+            _ => self.store().realm(realm.id()).await?,
+        };
         // One statement moves the family to its next generation and reads the user and session.
         // Every check below that fails returns before `commit`, which rolls it back.
         let rotation = match presented {
@@ -39,11 +63,7 @@ impl App {
             Presented::Legacy(hash) => tx.rotate_legacy_refresh(&hash, now, idle).await?,
             Presented::Invalid => return Err(invalid("Invalid refresh token")),
         };
-        let Rotated {
-            mut family,
-            user,
-            session,
-        } = match rotation {
+        let rotated = match rotation {
             Rotation::Rotated(r) => r,
             Rotation::Refused(Refusal::Reused {
                 family,
@@ -67,37 +87,8 @@ impl App {
             }
             Rotation::Refused(Refusal::Unknown) => return Err(invalid("Invalid refresh token")),
         };
-        if family.client != client.client.id {
-            return Err(invalid("Token was issued to another client"));
-        }
-        let user = user
-            .filter(|u| u.enabled)
-            .ok_or_else(|| invalid("User disabled"))?;
-        let session = match (&family.session_id, session) {
-            (None, _) => None,
-            (Some(_), Some(s)) if !s.revoked && s.expires_at > now => Some(s),
-            (Some(_), _) => return Err(invalid("Session not active")),
-        };
-        let original = ScopeSet::parse(&family.scope).unwrap_or_default();
-        let scope_set = match scope {
-            Some(s) => {
-                let asked = ScopeSet::parse(s)
-                    .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
-                if !asked.is_subset(&original) {
-                    return Err(
-                        OAuthError::invalid_scope("scope exceeds the original grant").into(),
-                    );
-                }
-                let mut narrowed = asked;
-                for d in &client.client.default_scopes {
-                    if original.contains(d) {
-                        narrowed.insert(d);
-                    }
-                }
-                narrowed
-            }
-            None => original,
-        };
+        let (mut family, user, session) = checked(rotated, client, now)?;
+        let scope_set = granted_scope(&family.scope, scope, client)?;
         // A narrower scope (rare) is written onto the family, so later generations keep it.
         if scope.is_some() {
             let narrowed = scope_set.to_string();
@@ -116,16 +107,89 @@ impl App {
         }
         let next_raw = self.refresh_token_for(realm, &family)?;
         tx.commit().await?;
+        self.respond_refreshed(realm, client, &family, next_raw, &user, session, &scope_set)
+            .await
+    }
+
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the parts of one refreshed grant, each borrowed from the caller"
+    )]
+    async fn respond_refreshed(
+        &self,
+        realm: &RealmCtx,
+        client: &ClientCtx,
+        family: &TokenFamily,
+        next_raw: String,
+        user: &User,
+        session: Option<UserSession>,
+        scope: &ScopeSet,
+    ) -> Result<TokenResponse, AppError> {
         let issue = Issue {
             client,
-            user: &user,
+            user,
             session: session.as_ref().map(|s| (&s.id, s.expires_at)),
-            scope: &scope_set,
+            scope,
             auth_time: family.auth_time,
             amr: &family.amr,
             nonce: None,
         };
-        self.respond_with_tokens(realm, &issue, Some((&family, next_raw)))
+        self.respond_with_tokens(realm, &issue, Some((family, next_raw)))
             .await
     }
+}
+
+fn invalid(message: &str) -> AppError {
+    AppError::OAuth(OAuthError::invalid_grant(message))
+}
+
+/// The checks of a rotated grant: the presenting client owns it, its user is enabled, its
+/// session (if it has one) is live. The one-round-trip rotation made them in SQL already.
+fn checked(
+    rotated: Rotated,
+    client: &ClientCtx,
+    now: Epoch,
+) -> Result<(TokenFamily, User, Option<UserSession>), AppError> {
+    let Rotated {
+        family,
+        user,
+        session,
+    } = rotated;
+    if family.client != client.client.id {
+        return Err(invalid("Token was issued to another client"));
+    }
+    let user = user
+        .filter(|u| u.enabled)
+        .ok_or_else(|| invalid("User disabled"))?;
+    let session = match (&family.session_id, session) {
+        (None, _) => None,
+        (Some(_), Some(s)) if !s.revoked && s.expires_at > now => Some(s),
+        (Some(_), _) => return Err(invalid("Session not active")),
+    };
+    Ok((family, user, session))
+}
+
+/// The scope of the refreshed tokens: the grant's, or the narrower `scope` asked for (with the
+/// client's default scopes the grant holds).
+fn granted_scope(
+    grant: &str,
+    scope: Option<&str>,
+    client: &ClientCtx,
+) -> Result<ScopeSet, AppError> {
+    let original = ScopeSet::parse(grant).unwrap_or_default();
+    let Some(s) = scope else {
+        return Ok(original);
+    };
+    let asked =
+        ScopeSet::parse(s).map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
+    if !asked.is_subset(&original) {
+        return Err(OAuthError::invalid_scope("scope exceeds the original grant").into());
+    }
+    let mut narrowed = asked;
+    for d in &client.client.default_scopes {
+        if original.contains(d) {
+            narrowed.insert(d);
+        }
+    }
+    Ok(narrowed)
 }

@@ -38,8 +38,10 @@ macro_rules! family_revoked {
     };
 }
 
+mod at_once;
 mod family;
 mod rotation;
+pub use at_once::RotateAtOnce;
 pub use family::FamilyStatus;
 pub use rotation::{Refusal, Rotated, Rotation};
 

@@ -5,6 +5,8 @@
 
 mod support;
 
+mod at_once;
+
 mod conflicts;
 mod entities;
 mod isolation;

@@ -10,6 +10,7 @@ use crate::repo::users::{session_from_prefixed_row, user_from_row};
 use crate::row::{RowExt, json};
 use crate::{RealmTx, StoreError};
 use realmgate_domain::{ClientUuid, Epoch, FamilyId, TokenFamily, User, UserSession};
+use sqlx::any::AnyRow;
 
 /// A rotation that happened: the family at its new generation, and its user and session as they
 /// are now (`None` if absent). Nothing is checked beyond "the presented generation is current, not
@@ -66,6 +67,52 @@ macro_rules! next_idle_expiry {
         )
     };
 }
+pub(crate) use next_idle_expiry;
+
+/// The rotation itself: family `$2` of realm `$1` moves from generation `$3` to the next at `$4`,
+/// the new generation living `$5` seconds, if `$3` is current, unexpired and not revoked.
+/// Callers add conditions and `RETURNING`.
+macro_rules! rotate_family_update {
+    () => {
+        concat!(
+            "UPDATE token_families SET generation = generation + 1, issued_at = $4, \
+             idle_expires_at = ",
+            next_idle_expiry!("$4", "$5"),
+            " WHERE realm_id = $1 AND id = $2 AND generation = $3 AND revoked_at IS NULL \
+             AND idle_expires_at > $4 AND expires_at > $4"
+        )
+    };
+}
+pub(crate) use rotate_family_update;
+
+/// After `WITH f AS (UPDATE .. RETURNING realm_id, family_cols!())`: the rotated family with its
+/// user and session, read by [`rotated_from_row`].
+macro_rules! select_rotated {
+    () => {
+        concat!(
+            " SELECT f.*, u.id AS u_present, ",
+            user_cols!(),
+            ", ",
+            session_cols_prefixed!(),
+            " FROM f LEFT JOIN users u ON u.realm_id = f.realm_id AND u.id = f.f_user_id \
+             LEFT JOIN user_sessions s ON s.realm_id = f.realm_id AND s.id = f.f_session_id"
+        )
+    };
+}
+pub(crate) use select_rotated;
+
+/// A row of [`select_rotated`].
+pub(crate) fn rotated_from_row(row: &AnyRow) -> Result<Rotated, StoreError> {
+    let user = match row.opt_text("u_present")? {
+        Some(_) => Some(user_from_row(row)?),
+        None => None,
+    };
+    Ok(Rotated {
+        family: family_from_row(row)?,
+        user,
+        session: session_from_prefixed_row(row)?,
+    })
+}
 
 impl RealmTx {
     /// Rotates family `f` from `generation` to the next one at `now` (exactly one concurrent
@@ -98,18 +145,12 @@ impl RealmTx {
     ) -> Result<Option<Rotated>, StoreError> {
         let (realm, db) = self.parts();
         let row = sqlx::query(concat!(
-            "WITH f AS (UPDATE token_families SET generation = generation + 1, issued_at = $4, \
-             idle_expires_at = ",
-            next_idle_expiry!("$4", "$5"),
-            " WHERE realm_id = $1 AND id = $2 AND generation = $3 AND revoked_at IS NULL \
-             AND idle_expires_at > $4 AND expires_at > $4 RETURNING realm_id, ",
+            "WITH f AS (",
+            rotate_family_update!(),
+            " RETURNING realm_id, ",
             family_cols!(),
-            ") SELECT f.*, u.id AS u_present, ",
-            user_cols!(),
-            ", ",
-            session_cols_prefixed!(),
-            " FROM f LEFT JOIN users u ON u.realm_id = f.realm_id AND u.id = f.f_user_id \
-             LEFT JOIN user_sessions s ON s.realm_id = f.realm_id AND s.id = f.f_session_id"
+            ")",
+            select_rotated!()
         ))
         .bind(realm)
         .bind(f.as_str())
@@ -118,18 +159,7 @@ impl RealmTx {
         .bind(idle)
         .fetch_optional(db)
         .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let user = match row.opt_text("u_present")? {
-            Some(_) => Some(user_from_row(&row)?),
-            None => None,
-        };
-        Ok(Some(Rotated {
-            family: family_from_row(&row)?,
-            user,
-            session: session_from_prefixed_row(&row)?,
-        }))
+        row.as_ref().map(rotated_from_row).transpose()
     }
 
     async fn rotate_family_in_turn(
@@ -141,11 +171,8 @@ impl RealmTx {
     ) -> Result<Option<Rotated>, StoreError> {
         let (realm, db) = self.parts();
         let row = sqlx::query(concat!(
-            "UPDATE token_families SET generation = generation + 1, issued_at = $4, \
-             idle_expires_at = ",
-            next_idle_expiry!("$4", "$5"),
-            " WHERE realm_id = $1 AND id = $2 AND generation = $3 AND revoked_at IS NULL \
-             AND idle_expires_at > $4 AND expires_at > $4 RETURNING ",
+            rotate_family_update!(),
+            " RETURNING ",
             family_cols!()
         ))
         .bind(realm)

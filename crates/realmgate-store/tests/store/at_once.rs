@@ -1,0 +1,185 @@
+//! The refresh grant's rotation in one round trip (`Store::rotate_family_at_once`): on Postgres
+//! it rotates and commits only when every check of the grant passes, and otherwise changes
+//! nothing; on SQLite it never runs, and the transactional rotation does the work.
+
+use crate::support::*;
+use realmgate_store::domain::*;
+use realmgate_store::{Backend, RotateAtOnce, Store, StoreError};
+
+/// A generation family on the fixture's session, stored.
+async fn grant(store: &Store, f: &Fixture) -> Result<TokenFamily, StoreError> {
+    let g = family(
+        &FamilyId::new(),
+        &f.client.id,
+        &f.user.id,
+        Some(&f.session.id),
+        f.session.expires_at,
+    );
+    let mut tx = store.realm(&f.realm).await?;
+    tx.insert_family(&g).await?;
+    tx.commit().await?;
+    Ok(g)
+}
+
+fn at<'a>(g: &'a TokenFamily, generation: i64, now: Epoch) -> RotateAtOnce<'a> {
+    RotateAtOnce {
+        family: &g.id,
+        generation,
+        client: &g.client,
+        now,
+        idle: 600,
+        touch_before: now - 60,
+    }
+}
+
+async fn stored(store: &Store, f: &Fixture, g: &TokenFamily) -> Result<TokenFamily, StoreError> {
+    let mut tx = store.realm_read(&f.realm).await?;
+    let status = tx.family_status(&g.id).await?.ok_or(StoreError::NotFound)?;
+    Ok(status.family)
+}
+
+async fn last_seen(store: &Store, f: &Fixture) -> Result<Epoch, StoreError> {
+    let mut tx = store.realm_read(&f.realm).await?;
+    let s = tx
+        .session_by_id(&f.session.id)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(s.last_seen)
+}
+
+#[tokio::test]
+async fn a_grant_rotates_and_commits_in_one_round_trip_on_postgres() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let g = grant(&store, &f).await?;
+    // Within a minute of `last_seen`: the session is not touched.
+    let rotated = store
+        .rotate_family_at_once(&realm, &at(&g, 1, NOW + 10))
+        .await?;
+    if store.backend() == Backend::Sqlite {
+        assert_eq!(rotated, None);
+        assert_eq!(stored(&store, &f, &g).await?, g);
+        return Ok(());
+    }
+    let expected = TokenFamily {
+        generation: 2,
+        issued_at: NOW + 10,
+        idle_expires_at: (NOW + 10 + 600).min(g.expires_at),
+        ..g.clone()
+    };
+    let r = rotated.expect("rotated");
+    assert_eq!(r.family, expected);
+    assert_eq!(r.user.as_ref(), Some(&f.user));
+    assert_eq!(r.session.as_ref(), Some(&f.session));
+    // Committed: another transaction sees the new generation.
+    assert_eq!(stored(&store, &f, &g).await?, expected);
+    assert_eq!(last_seen(&store, &f).await?, f.session.last_seen);
+    // A minute later the session's `last_seen` moves with the rotation.
+    let later = f.session.last_seen + 60;
+    let r2 = store
+        .rotate_family_at_once(&realm, &at(&g, 2, later))
+        .await?
+        .expect("second rotation");
+    assert_eq!(r2.family.generation, 3);
+    assert_eq!(last_seen(&store, &f).await?, later);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_grant_that_fails_a_check_is_left_as_it_was() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let g = grant(&store, &f).await?;
+    let other_client = ClientUuid::new();
+    let refused = [
+        // Another client presents it.
+        RotateAtOnce {
+            client: &other_client,
+            ..at(&g, 1, NOW + 1)
+        },
+        // Not the current generation (reuse, or never issued).
+        at(&g, 0, NOW + 1),
+        at(&g, 2, NOW + 1),
+        // Past the generation's idle end.
+        at(&g, 1, g.idle_expires_at),
+    ];
+    for r in &refused {
+        assert_eq!(store.rotate_family_at_once(&realm, r).await?, None);
+    }
+    assert_eq!(stored(&store, &f, &g).await?, g);
+    // A disabled user.
+    let mut tx = store.realm(&realm).await?;
+    tx.update_user(&User {
+        enabled: false,
+        ..f.user.clone()
+    })
+    .await?;
+    tx.commit().await?;
+    assert_eq!(
+        store
+            .rotate_family_at_once(&realm, &at(&g, 1, NOW + 1))
+            .await?,
+        None
+    );
+    let mut tx = store.realm(&realm).await?;
+    tx.update_user(&f.user).await?;
+    // A revoked session, marked without touching the family.
+    tx.raw_execute(
+        "UPDATE user_sessions SET revoked = 1 WHERE realm_id = $1 AND id = $2",
+        &[f.realm.as_str(), f.session.id.as_str()],
+    )
+    .await?;
+    tx.commit().await?;
+    assert_eq!(
+        store
+            .rotate_family_at_once(&realm, &at(&g, 1, NOW + 1))
+            .await?,
+        None
+    );
+    // A family of another realm, even with the right id and client.
+    let other = new_realm(&store, "other").await?;
+    assert_eq!(
+        store
+            .rotate_family_at_once(&other, &at(&g, 1, NOW + 1))
+            .await?,
+        None
+    );
+    // Nothing changed, and the transactional rotation still sees generation 1 as current.
+    assert_eq!(stored(&store, &f, &g).await?, g);
+    assert_eq!(last_seen(&store, &f).await?, f.session.last_seen);
+    Ok(())
+}
+
+#[tokio::test]
+async fn concurrent_one_trip_rotations_of_one_generation_have_one_winner() -> TestResult {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let g = grant(&store, &f).await?;
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let (store, realm, g) = (store.clone(), realm.clone(), g.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .rotate_family_at_once(&realm, &at(&g, 1, NOW + i))
+                .await
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await??.is_some());
+    }
+    let expected = if store.backend() == Backend::Postgres {
+        1
+    } else {
+        0
+    };
+    assert_eq!(won, expected);
+    assert_eq!(
+        stored(&store, &f, &g).await?.generation,
+        1 + expected as i64
+    );
+    Ok(())
+}
