@@ -7,7 +7,7 @@ use crate::keys::RealmKeys;
 use crate::realm_cache::RealmCache;
 use crate::roles::RoleClaims;
 use moka::future::Cache;
-use realmgate_domain::{RealmId, User, UserId};
+use realmgate_domain::{RealmId, SessionId, User, UserId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +31,9 @@ pub struct Caches {
     /// checked out: a token presented again skips the signature verification (expiry and
     /// liveness are still checked every time). Dropped with the realm's keys.
     pub verified: RealmCache<String, Arc<realmgate_oidc::claims::AccessTokenClaims>>,
+    /// When this node last wrote a session's `last_seen` for the refresh grant (a write throttle,
+    /// not a copy of anything stored).
+    pub touched: Cache<(RealmId, SessionId), i64>,
 }
 
 impl Caches {
@@ -51,6 +54,10 @@ impl Caches {
             users: RealmCache::new(capacity, SUBJECT_TTL, None),
             token_state: RealmCache::new(capacity.saturating_mul(4), SUBJECT_TTL, None),
             verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL, None),
+            touched: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(SUBJECT_TTL)
+                .build(),
         }
     }
 
@@ -145,5 +152,6 @@ impl Caches {
         self.users.invalidate_all();
         self.token_state.invalidate_all();
         self.verified.invalidate_all();
+        self.touched.invalidate_all();
     }
 }

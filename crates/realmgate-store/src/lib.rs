@@ -29,6 +29,7 @@ mod shard;
 mod shard_move;
 mod system;
 pub mod testing;
+mod trip_pool;
 
 pub use realmgate_domain as domain;
 

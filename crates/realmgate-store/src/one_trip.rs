@@ -3,6 +3,7 @@
 //! write of the refresh grant runs this way; a transaction of [`RealmTx`](crate::RealmTx) takes
 //! three round trips for the same work (`BEGIN`, the statement, `COMMIT`).
 //!
+//! It runs on a connection of the shard's `TripPool` (no ping when the connection goes back).
 //! The statement is prepared on a connection the first time it is executed there (`EXECUTE`
 //! fails with SQLSTATE 26000, the transaction is rolled back, `PREPARE` runs, the query is sent
 //! again), and lives as long as the connection. Arguments are inlined into the query text, so
@@ -12,8 +13,7 @@ use crate::shard::{Backend, Fenced, Shard, canonical_realm, is_fence};
 use crate::{Store, StoreError};
 use realmgate_domain::RealmId;
 use sqlx::any::AnyRow;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AssertSqlSafe, Executor, Row as _};
+use sqlx::{AnyConnection, AssertSqlSafe, Executor, Row as _};
 use std::fmt::Write as _;
 
 /// SQLSTATE `invalid_sql_statement_name`: the statement is not prepared on this connection.
@@ -70,7 +70,7 @@ impl Store {
             (self.directory().clone(), false)
         };
         match shard.one_trip(&realm, fenced, stmt, args).await? {
-            Ok(row) => Ok(OneTrip::Done(row)),
+            Ok(outcome) => Ok(outcome),
             Err(Fenced) => {
                 self.routes().forget(&realm);
                 Ok(OneTrip::NotHere)
@@ -86,7 +86,7 @@ impl Shard {
         fenced: bool,
         stmt: &ServerStatement,
         args: &[Literal],
-    ) -> Result<Result<Option<AnyRow>, Fenced>, StoreError> {
+    ) -> Result<Result<OneTrip, Fenced>, StoreError> {
         let mut sql = self.realm_begin_fenced(realm, fenced);
         let _ = write!(sql, "; EXECUTE {}(", stmt.name);
         for (i, a) in args.iter().enumerate() {
@@ -97,35 +97,37 @@ impl Shard {
             };
         }
         sql.push_str("); COMMIT");
-        let mut conn = self.pool().acquire().await?;
-        let mut outcome = run(&mut conn, &sql).await;
+        let mut taken = self.trips().take().await?;
+        let mut outcome = run(&mut taken.conn, &sql).await;
         if matches!(&outcome, Err(e) if has_code(e, NOT_PREPARED)) {
-            end_failed(&mut conn).await?;
+            rollback(&mut taken.conn).await?;
             let prepare = format!("PREPARE {} ({}) AS {}", stmt.name, stmt.types, stmt.sql);
-            if let Err(e) = conn.execute(AssertSqlSafe(prepare)).await {
-                end_failed(&mut conn).await?;
-                return Err(e.into());
-            }
-            outcome = run(&mut conn, &sql).await;
+            taken.conn.execute(AssertSqlSafe(prepare)).await?;
+            outcome = run(&mut taken.conn, &sql).await;
         }
         match outcome {
-            // The statement's row: the fence check, when sent, answers a row of its own first.
-            Ok(rows) => Ok(Ok(rows
-                .into_iter()
-                .find(|r| r.try_column(ENTER_COLUMN).is_err()))),
-            // The fence is checked before `BEGIN`: the connection is idle.
-            Err(e) if is_fence(&e) => Ok(Err(Fenced)),
-            Err(e) => {
-                end_failed(&mut conn).await?;
-                Err(e.into())
+            Ok(rows) => {
+                self.trips().give_back(taken);
+                // The statement's row: the fence check, when sent, answers a row of its own first.
+                let row = rows
+                    .into_iter()
+                    .find(|r| r.try_column(ENTER_COLUMN).is_err());
+                Ok(Ok(OneTrip::Done(row)))
             }
+            // The fence is checked before `BEGIN`: the connection is idle.
+            Err(e) if is_fence(&e) => {
+                self.trips().give_back(taken);
+                Ok(Err(Fenced))
+            }
+            // Anything else closes the connection (dropping `taken`), whatever state it is in.
+            Err(e) => Err(e.into()),
         }
     }
 }
 
-async fn run(conn: &mut PoolConnection<Any>, sql: &str) -> Result<Vec<AnyRow>, sqlx::Error> {
+async fn run(conn: &mut AnyConnection, sql: &str) -> Result<Vec<AnyRow>, sqlx::Error> {
     sqlx::raw_sql(AssertSqlSafe(sql.to_owned()))
-        .fetch_all(&mut **conn)
+        .fetch_all(conn)
         .await
 }
 
@@ -133,12 +135,8 @@ fn has_code(e: &sqlx::Error, code: &str) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some(code))
 }
 
-/// Rolls back the transaction a failed query left open; a connection that cannot be brought
-/// back to idle is closed instead of returned to the pool.
-async fn end_failed(conn: &mut PoolConnection<Any>) -> Result<(), StoreError> {
-    if let Err(e) = conn.execute("ROLLBACK").await {
-        conn.close_on_drop();
-        return Err(e.into());
-    }
+/// Rolls back the transaction a failed query left open (an error drops the connection).
+async fn rollback(conn: &mut AnyConnection) -> Result<(), StoreError> {
+    conn.execute("ROLLBACK").await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! setup, migrations, and the `BEGIN` strings of realm and system transactions. A single-database
 //! deployment is one shard named `default`; [`Store`](crate::Store) routes between shards.
 
+use crate::trip_pool::TripPool;
 use crate::{RealmTx, StoreError, SystemTx};
 use realmgate_domain::RealmId;
 use sqlx::AnyConnection;
@@ -95,10 +96,18 @@ struct Inner {
     /// instead of in SQLite's busy handler (which polls with sleeps of up to 100 ms and made
     /// concurrent writers mostly wait); `busy_timeout` still guards against other processes.
     writer: Arc<tokio::sync::Semaphore>,
+    /// Postgres: the connections of one-round-trip transactions (`trip_pool.rs`).
+    trips: TripPool,
 }
 
 /// A pooled connection idle at least this long is pinged before it is handed out.
 const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The connections a shard keeps for one-round-trip transactions beside its pool of
+/// `max_connections`: a quarter as many, at least two.
+fn trip_pool_size(max_connections: u32) -> u32 {
+    (max_connections / 4).max(2)
+}
 
 /// How long a write transaction waits for the SQLite writer before giving up (as `busy_timeout`).
 const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
@@ -142,6 +151,7 @@ impl Shard {
         if sqlite {
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
+        let trips = TripPool::new(&url, trip_pool_size(max_connections));
         let shard = Shard {
             inner: Arc::new(Inner {
                 name: spec.name.clone(),
@@ -152,6 +162,7 @@ impl Shard {
                 url,
                 local: tokio::sync::broadcast::channel(1024).0,
                 writer: Arc::new(tokio::sync::Semaphore::new(1)),
+                trips,
             }),
         };
         shard.detect_app_role().await?;
@@ -178,6 +189,9 @@ impl Shard {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.inner.pool
     }
+    pub(crate) fn trips(&self) -> &TripPool {
+        &self.inner.trips
+    }
     pub(crate) fn url(&self) -> &str {
         &self.inner.url
     }
@@ -194,6 +208,7 @@ impl Shard {
     }
 
     pub(crate) async fn close(&self) {
+        self.inner.trips.close().await;
         self.inner.pool.close().await;
     }
 

@@ -5,10 +5,10 @@
 use super::{Issue, Presented};
 use crate::client_auth::ClientCtx;
 use crate::{App, AppError, RealmCtx};
-use realmgate_domain::{Epoch, ScopeSet, TokenFamily, User, UserSession};
+use realmgate_domain::{Epoch, ScopeSet, SessionId, TokenFamily, User, UserSession};
 use realmgate_oidc::OAuthError;
 use realmgate_oidc::token_request::TokenResponse;
-use realmgate_store::{Refusal, RotateAtOnce, Rotated, Rotation};
+use realmgate_store::{Refusal, RotateAtOnce, Rotated, Rotation, StoreError};
 
 /// Seconds between two `last_seen` writes of one session by the refresh grant.
 const TOUCH_EVERY: i64 = 60;
@@ -35,16 +35,26 @@ impl App {
                 client: &client.client.id,
                 now,
                 idle,
-                touch_before: now - TOUCH_EVERY,
             };
-            if let Some(rotated) = self
+            if let Some(family) = self
                 .store()
                 .rotate_family_at_once(realm.id(), &at_once)
                 .await?
             {
-                let (family, user, session) = checked(rotated, client, now)?;
+                // The statement checked that the user is enabled; its claims come from the
+                // cache, which any change to the realm's users drops.
+                let user = self
+                    .cached_user(realm, &family.user_id)
+                    .await?
+                    .filter(|u| u.enabled)
+                    .ok_or_else(|| invalid("User disabled"))?;
+                let session = family.session_id.as_ref();
+                if let Some(s) = session {
+                    self.touch_now_and_then(realm, s, now).await?;
+                }
                 let scope_set = ScopeSet::parse(&family.scope).unwrap_or_default();
                 let next_raw = self.refresh_token_for(realm, &family)?;
+                let session = session.map(|s| (s, family.expires_at));
                 return self
                     .respond_refreshed(realm, client, &family, next_raw, &user, session, &scope_set)
                     .await;
@@ -107,8 +117,37 @@ impl App {
         }
         let next_raw = self.refresh_token_for(realm, &family)?;
         tx.commit().await?;
+        let session = session.as_ref().map(|s| (&s.id, s.expires_at));
         self.respond_refreshed(realm, client, &family, next_raw, &user, session, &scope_set)
             .await
+    }
+
+    /// Writes the session's `last_seen` after a rotation in one round trip, at most once a
+    /// minute per session on this node (`last_seen` is informational: idle expiry rides on each
+    /// generation's own expiry). A session gone meanwhile is no error: its families went with it.
+    async fn touch_now_and_then(
+        &self,
+        realm: &RealmCtx,
+        session: &SessionId,
+        now: Epoch,
+    ) -> Result<(), AppError> {
+        let key = (realm.id().clone(), session.clone());
+        let touched = &self.caches().touched;
+        if touched
+            .get(&key)
+            .await
+            .is_some_and(|t| now - t < TOUCH_EVERY)
+        {
+            return Ok(());
+        }
+        touched.insert(key, now).await;
+        let mut tx = self.store().realm(realm.id()).await?;
+        match tx.touch_session(session, now).await {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     #[allow(
@@ -122,13 +161,13 @@ impl App {
         family: &TokenFamily,
         next_raw: String,
         user: &User,
-        session: Option<UserSession>,
+        session: Option<(&SessionId, Epoch)>,
         scope: &ScopeSet,
     ) -> Result<TokenResponse, AppError> {
         let issue = Issue {
             client,
             user,
-            session: session.as_ref().map(|s| (&s.id, s.expires_at)),
+            session,
             scope,
             auth_time: family.auth_time,
             amr: &family.amr,

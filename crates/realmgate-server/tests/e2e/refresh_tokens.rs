@@ -194,3 +194,66 @@ async fn a_refresh_token_stored_before_generations_is_honoured_once_then_reuse_r
     );
     assert_eq!(introspect(&w, &newest).await["active"], false);
 }
+
+#[tokio::test]
+async fn a_refresh_keeps_the_sso_session_alive_and_a_disabled_user_is_refused_until_enabled() {
+    let w = world().await;
+    let browser = Browser::new();
+    let (verifier, challenge) = pkce();
+    let code = code_for(&w, &browser, &challenge).await;
+    let (status, tokens) = exchange(&w, &code, &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let (_, first_claims) = jwt_parts(tokens["id_token"].as_str().unwrap());
+    // Near the end of the SSO session's idle timeout (1,800 s), a refresh is activity.
+    w.app.clock.advance(1_700);
+    let (status, body) = refresh(&w, tokens["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, claims) = jwt_parts(body["id_token"].as_str().unwrap());
+    assert_eq!(claims["sid"], first_claims["sid"], "same session: {claims}");
+    assert_eq!(body["session_state"], first_claims["sid"]);
+    assert_eq!(claims["sub"], w.user_id.as_str());
+    // 1,900 s after sign-in but 200 s after the refresh, the browser is still signed in.
+    w.app.clock.advance(200);
+    let page = browser
+        .get(&auth_url(&w, &w.client_id, &challenge, ""))
+        .await;
+    assert_eq!(page.status, 303, "SSO session kept alive: {}", page.body);
+
+    // A disabled user's grant is refused without being used up.
+    let rt = body["refresh_token"].as_str().unwrap().to_owned();
+    let users = format!("/{}/users/{}", w.realm, w.user_id);
+    let (status, _, _) = w
+        .app
+        .admin(
+            reqwest::Method::PUT,
+            &users,
+            Some(serde_json::json!({ "enabled": false })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = refresh(&w, &rt).await;
+    assert_eq!(
+        (
+            status,
+            body["error"].as_str(),
+            body["error_description"].as_str()
+        ),
+        (400, Some("invalid_grant"), Some("User disabled")),
+        "{body}"
+    );
+    let (status, _, _) = w
+        .app
+        .admin(
+            reqwest::Method::PUT,
+            &users,
+            Some(serde_json::json!({ "enabled": true })),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = refresh(&w, &rt).await;
+    assert_eq!(
+        status, 200,
+        "the same token rotates once the user is enabled: {body}"
+    );
+    assert!(body["refresh_token"].as_str().is_some_and(|n| n != rt));
+}

@@ -1,38 +1,35 @@
 //! The refresh grant's common case in one round trip (Postgres, see `one_trip.rs`): the rotation
-//! of `rotation.rs` with every check the grant makes done by the statement itself — the client
-//! that presents the token owns the family, the user is enabled, the session (if any) is live —
-//! so that nothing is left to roll back and `BEGIN`, the statement and `COMMIT` travel together.
-//! The session's `last_seen` is touched in the same statement when it is older than asked.
+//! of `rotation.rs` with the grant's checks made by the update itself — the client presenting the
+//! token owns the family, the user exists and is enabled, the session (if any) exists, is not
+//! revoked and has not ended — so that nothing is ever left to roll back and `BEGIN`, the
+//! statement and `COMMIT` can travel together. It returns the family alone: the caller takes the
+//! user from its cache and writes the session's `last_seen` on its own schedule. The statement is
+//! kept small on purpose: most of its cost in Postgres is executor start-up, which grows with
+//! every joined table and returned column.
 //!
-//! When the statement rotates nothing (refused, raced, or not possible here) the caller runs the
+//! When it rotates nothing (refused, raced, or not possible here) the caller runs the
 //! transactional rotation, which finds out why and answers exactly as before.
 
-use super::family::family_cols;
-use super::rotation::{
-    Rotated, next_idle_expiry, rotate_family_update, rotated_from_row, select_rotated,
-};
+use super::family::{family_cols, family_from_row};
+use super::rotation::{next_idle_expiry, rotate_family_update};
 use crate::one_trip::{Literal, OneTrip, ServerStatement};
 use crate::{Store, StoreError};
-use realmgate_domain::{ClientUuid, Epoch, FamilyId, RealmId};
+use realmgate_domain::{ClientUuid, Epoch, FamilyId, RealmId, TokenFamily};
 
 /// `$1` realm, `$2` family, `$3` generation, `$4` now, `$5` idle seconds, `$6` the presenting
-/// client, `$7` touch the session if `last_seen` is at or before this.
+/// client.
 static ROTATE_AT_ONCE: ServerStatement = ServerStatement {
     name: "realmgate_rotate_family_v1",
-    types: "text, text, bigint, bigint, bigint, text, bigint",
+    types: "text, text, bigint, bigint, bigint, text",
     sql: concat!(
-        "WITH f AS (",
         rotate_family_update!(),
         " AND client_uuid = $6 \
          AND EXISTS (SELECT 1 FROM users u WHERE u.realm_id = $1 \
          AND u.id = token_families.user_id AND u.enabled <> 0) \
          AND (session_id IS NULL OR EXISTS (SELECT 1 FROM user_sessions s \
          WHERE s.realm_id = $1 AND s.id = token_families.session_id AND s.revoked = 0 \
-         AND s.expires_at > $4)) RETURNING realm_id, ",
-        family_cols!(),
-        "), t AS (UPDATE user_sessions SET last_seen = $4 WHERE realm_id = $1 \
-         AND id = (SELECT f_session_id FROM f) AND last_seen <= $7)",
-        select_rotated!()
+         AND s.expires_at > $4)) RETURNING ",
+        family_cols!()
     ),
 };
 
@@ -47,20 +44,19 @@ pub struct RotateAtOnce<'a> {
     pub now: Epoch,
     /// Lifetime of the new generation, in seconds (never beyond the family's end).
     pub idle: i64,
-    /// The session's `last_seen` is set to `now` if it is at or before this.
-    pub touch_before: Epoch,
 }
 
 impl Store {
     /// Rotates `r.family` of `realm` from `r.generation` to the next one and commits, in one
-    /// round trip, if every check of the refresh grant passes; `None` if nothing was rotated —
-    /// refused for any reason, lost to a concurrent rotation, or not possible on this backend —
-    /// and the caller must take the transactional path ([`crate::RealmTx::rotate_family`]).
+    /// round trip, if every check of the refresh grant passes, returning the family at its new
+    /// generation; `None` if nothing was rotated — refused for any reason, lost to a concurrent
+    /// rotation, or not possible on this backend — and the caller must take the transactional
+    /// path ([`crate::RealmTx::rotate_family`]).
     pub async fn rotate_family_at_once(
         &self,
         realm: &RealmId,
         r: &RotateAtOnce<'_>,
-    ) -> Result<Option<Rotated>, StoreError> {
+    ) -> Result<Option<TokenFamily>, StoreError> {
         let (Some(realm_lit), Some(family), Some(client)) = (
             Literal::uuid(realm.as_str()),
             Literal::uuid(r.family.as_str()),
@@ -75,10 +71,9 @@ impl Store {
             Literal::Int(r.now),
             Literal::Int(r.idle),
             client,
-            Literal::Int(r.touch_before),
         ];
         match self.realm_one_trip(realm, &ROTATE_AT_ONCE, &args).await? {
-            OneTrip::Done(Some(row)) => rotated_from_row(&row).map(Some),
+            OneTrip::Done(Some(row)) => family_from_row(&row).map(Some),
             OneTrip::Done(None) | OneTrip::NotHere => Ok(None),
         }
     }

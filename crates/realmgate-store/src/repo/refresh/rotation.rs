@@ -99,7 +99,6 @@ macro_rules! select_rotated {
         )
     };
 }
-pub(crate) use select_rotated;
 
 /// A row of [`select_rotated`].
 pub(crate) fn rotated_from_row(row: &AnyRow) -> Result<Rotated, StoreError> {
