@@ -221,36 +221,22 @@ async fn a_refresh_keeps_the_sso_session_alive_and_disabling_the_user_ends_the_g
 
     // Disabling the user ends their sessions and so the grant, for good.
     let rt = body["refresh_token"].as_str().unwrap().to_owned();
-    let users = format!("/{}/users/{}", w.realm, w.user_id);
-    let (status, _, _) = w
-        .app
-        .admin(
-            reqwest::Method::PUT,
-            &users,
-            Some(serde_json::json!({ "enabled": false })),
-        )
-        .await;
-    assert_eq!(status, 204);
-    let (status, body) = refresh(&w, &rt).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{body}"
-    );
-    assert_eq!(introspect(&w, &rt).await["active"], false);
-    let (status, _, _) = w
-        .app
-        .admin(
-            reqwest::Method::PUT,
-            &users,
-            Some(serde_json::json!({ "enabled": true })),
-        )
-        .await;
-    assert_eq!(status, 204);
-    let (status, body) = refresh(&w, &rt).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "{body}"
-    );
+    for enabled in [false, true] {
+        let (status, _, _) = w
+            .app
+            .admin(
+                reqwest::Method::PUT,
+                &format!("/{}/users/{}", w.realm, w.user_id),
+                Some(serde_json::json!({ "enabled": enabled })),
+            )
+            .await;
+        assert_eq!(status, 204);
+        let (status, body) = refresh(&w, &rt).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "enabled {enabled}: {body}"
+        );
+        assert_eq!(introspect(&w, &rt).await["active"], false);
+    }
 }

@@ -6,21 +6,6 @@ use crate::support::*;
 use realmgate_store::domain::*;
 use realmgate_store::{Backend, RotateAtOnce, Store, StoreError};
 
-/// A generation family on the fixture's session, stored.
-async fn grant(store: &Store, f: &Fixture) -> Result<TokenFamily, StoreError> {
-    let g = family(
-        &FamilyId::new(),
-        &f.client.id,
-        &f.user.id,
-        Some(&f.session.id),
-        f.session.expires_at,
-    );
-    let mut tx = store.realm(&f.realm).await?;
-    tx.insert_family(&g).await?;
-    tx.commit().await?;
-    Ok(g)
-}
-
 fn at<'a>(g: &'a TokenFamily, generation: i64, now: Epoch) -> RotateAtOnce<'a> {
     RotateAtOnce {
         family: &g.id,
@@ -108,35 +93,31 @@ async fn a_grant_that_fails_a_check_is_left_as_it_was() -> TestResult {
         assert_eq!(store.rotate_family_at_once(&realm, r).await?, None);
     }
     assert_eq!(stored(&store, &f, &g).await?, g);
-    // A disabled user.
-    let mut tx = store.realm(&realm).await?;
-    tx.update_user(&User {
+    // A disabled user, then (the user enabled again) a revoked session marked without touching
+    // the family.
+    let disabled = User {
         enabled: false,
         ..f.user.clone()
-    })
-    .await?;
+    };
+    let mut tx = store.realm(&realm).await?;
+    tx.update_user(&disabled).await?;
     tx.commit().await?;
-    assert_eq!(
-        store
-            .rotate_family_at_once(&realm, &at(&g, 1, NOW + 1))
-            .await?,
-        None
-    );
+    let refused_now = store
+        .rotate_family_at_once(&realm, &at(&g, 1, NOW + 1))
+        .await?;
+    assert_eq!(refused_now, None, "disabled user");
     let mut tx = store.realm(&realm).await?;
     tx.update_user(&f.user).await?;
-    // A revoked session, marked without touching the family.
     tx.raw_execute(
         "UPDATE user_sessions SET revoked = 1 WHERE realm_id = $1 AND id = $2",
         &[f.realm.as_str(), f.session.id.as_str()],
     )
     .await?;
     tx.commit().await?;
-    assert_eq!(
-        store
-            .rotate_family_at_once(&realm, &at(&g, 1, NOW + 1))
-            .await?,
-        None
-    );
+    let refused_now = store
+        .rotate_family_at_once(&realm, &at(&g, 1, NOW + 1))
+        .await?;
+    assert_eq!(refused_now, None, "revoked session");
     // A family of another realm, even with the right id and client.
     let other = new_realm(&store, "other").await?;
     assert_eq!(

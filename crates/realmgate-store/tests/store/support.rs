@@ -396,3 +396,21 @@ pub async fn snapshot(store: &Store, f: &Fixture) -> Result<Vec<String>, StoreEr
     }
     Ok(out)
 }
+
+/// A generation family on the fixture's session, stored.
+pub async fn grant(
+    store: &realmgate_store::Store,
+    f: &Fixture,
+) -> Result<TokenFamily, realmgate_store::StoreError> {
+    let g = family(
+        &FamilyId::new(),
+        &f.client.id,
+        &f.user.id,
+        Some(&f.session.id),
+        f.session.expires_at,
+    );
+    let mut tx = store.realm(&f.realm).await?;
+    tx.insert_family(&g).await?;
+    tx.commit().await?;
+    Ok(g)
+}

@@ -206,24 +206,6 @@ async fn concurrent_rotations_of_one_token_have_one_winner() -> TestResult {
     Ok(())
 }
 
-/// A generation family on the fixture's session, stored.
-async fn grant(
-    store: &realmgate_store::Store,
-    f: &Fixture,
-) -> Result<TokenFamily, realmgate_store::StoreError> {
-    let g = family(
-        &FamilyId::new(),
-        &f.client.id,
-        &f.user.id,
-        Some(&f.session.id),
-        f.session.expires_at,
-    );
-    let mut tx = store.realm(&f.realm).await?;
-    tx.insert_family(&g).await?;
-    tx.commit().await?;
-    Ok(g)
-}
-
 #[tokio::test]
 async fn a_family_rotates_by_generation_and_reads_user_and_session() -> TestResult {
     let store = store().await;
