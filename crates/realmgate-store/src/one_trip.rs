@@ -46,8 +46,9 @@ impl Literal {
 pub(crate) enum OneTrip {
     /// Committed; the statement's first row, if it returned one.
     Done(Option<AnyRow>),
-    /// Not run: SQLite, or the realm is fenced on the shard its route names. The caller uses a
-    /// [`RealmTx`](crate::RealmTx), which knows how to handle both.
+    /// Not run: SQLite, the realm is fenced on the shard its route names, or the statement cannot
+    /// stay prepared (a transaction-pooling proxy between us and Postgres). The caller uses a
+    /// [`RealmTx`](crate::RealmTx), which works in each case.
     NotHere,
 }
 
@@ -104,6 +105,13 @@ impl Shard {
             let prepare = format!("PREPARE {} ({}) AS {}", stmt.name, stmt.types, stmt.sql);
             taken.conn.execute(AssertSqlSafe(prepare)).await?;
             outcome = run(&mut taken.conn, &sql).await;
+            if matches!(&outcome, Err(e) if has_code(e, NOT_PREPARED)) {
+                // Prepared, yet unknown at once: a transaction-pooling proxy (PgBouncer) put the
+                // two on different server connections. The caller takes the transactional path.
+                rollback(&mut taken.conn).await?;
+                self.trips().give_back(taken);
+                return Ok(Ok(OneTrip::NotHere));
+            }
         }
         match outcome {
             Ok(rows) => {
