@@ -50,7 +50,7 @@ impl App {
                     .ok_or_else(|| invalid("User disabled"))?;
                 let session = family.session_id.as_ref();
                 if let Some(s) = session {
-                    self.touch_now_and_then(realm, s, now).await?;
+                    self.touch_now_and_then(realm, s, now).await;
                 }
                 let scope_set = ScopeSet::parse(&family.scope).unwrap_or_default();
                 let next_raw = self.refresh_token_for(realm, &family)?;
@@ -124,13 +124,9 @@ impl App {
 
     /// Writes the session's `last_seen` after a rotation in one round trip, at most once a
     /// minute per session on this node (`last_seen` is informational: idle expiry rides on each
-    /// generation's own expiry). A session gone meanwhile is no error: its families went with it.
-    async fn touch_now_and_then(
-        &self,
-        realm: &RealmCtx,
-        session: &SessionId,
-        now: Epoch,
-    ) -> Result<(), AppError> {
+    /// generation's own expiry). Best effort: the rotation is committed by now, so a failure is
+    /// logged and retried on the session's next refresh rather than failing this one.
+    async fn touch_now_and_then(&self, realm: &RealmCtx, session: &SessionId, now: Epoch) {
         let key = (realm.id().clone(), session.clone());
         let touched = &self.caches().touched;
         if touched
@@ -138,9 +134,27 @@ impl App {
             .await
             .is_some_and(|t| now - t < TOUCH_EVERY)
         {
-            return Ok(());
+            return;
         }
-        touched.insert(key, now).await;
+        touched.insert(key.clone(), now).await;
+        if let Err(e) = self.touch_session(realm, session, now).await {
+            touched.invalidate(&key).await;
+            tracing::warn!(
+                realm = realm.name(),
+                error = %e,
+                "could not record session activity after a refresh; retried on the next one"
+            );
+        }
+    }
+
+    /// Moves the session's `last_seen` to `now`. A session gone meanwhile is no error: its
+    /// families went with it.
+    async fn touch_session(
+        &self,
+        realm: &RealmCtx,
+        session: &SessionId,
+        now: Epoch,
+    ) -> Result<(), AppError> {
         let mut tx = self.store().realm(realm.id()).await?;
         match tx.touch_session(session, now).await {
             Ok(()) | Err(StoreError::NotFound) => {}
