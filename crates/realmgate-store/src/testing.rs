@@ -106,3 +106,19 @@ fn database_url(admin_url: &str, db_name: &str) -> Result<String, StoreError> {
     url.set_path(&format!("/{db_name}"));
     Ok(url.to_string())
 }
+
+/// `family` as migration 0004 left a family issued before refresh tokens became generations
+/// (its token is a `refresh_tokens` row): generation 0 and the migration's column defaults.
+pub fn family_before_generations(
+    family: realmgate_domain::TokenFamily,
+) -> realmgate_domain::TokenFamily {
+    realmgate_domain::TokenFamily {
+        scope: String::new(),
+        auth_time: 0,
+        amr: vec![],
+        generation: 0,
+        issued_at: 0,
+        idle_expires_at: 0,
+        ..family
+    }
+}

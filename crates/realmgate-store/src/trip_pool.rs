@@ -77,7 +77,7 @@ impl TripPool {
     }
 
     fn idle(&self) -> MutexGuard<'_, Vec<(AnyConnection, Instant)>> {
-        // The lock is only held to push or pop; a panic elsewhere cannot leave the list invalid.
+        // The lock is only held to push or pop, so a poisoned lock still guards a valid list.
         match self.idle.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),

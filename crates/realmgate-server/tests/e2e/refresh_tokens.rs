@@ -5,6 +5,7 @@
 
 use crate::support::*;
 use realmgate_store::domain::{FamilyId, RefreshToken, SessionId, TokenFamily};
+use realmgate_store::testing::family_before_generations;
 use realmgate_testkit::{Browser, jwt_parts};
 use serde_json::Value;
 
@@ -124,20 +125,20 @@ async fn a_refresh_token_stored_before_generations_is_honoured_once_then_reuse_r
     let mut tx = store.realm(&realm.id).await.unwrap();
     let client = tx.client_by_client_id(&w.client_id).await.unwrap().unwrap();
     let user = realmgate_store::domain::UserId(w.user_id.clone());
-    tx.insert_family(&TokenFamily {
+    tx.insert_family(&family_before_generations(TokenFamily {
         id: family.clone(),
         client: client.id.clone(),
         user_id: user.clone(),
         session_id: Some(sid.clone()),
-        scope: String::new(),
-        auth_time: 0,
-        amr: vec![],
-        generation: 0,
-        issued_at: 0,
-        idle_expires_at: 0,
+        scope: "openid".to_owned(),
+        auth_time: now,
+        amr: vec!["pwd".to_owned()],
+        generation: 1,
+        issued_at: now,
+        idle_expires_at: now + 1_800,
         expires_at: now + 36_000,
         revoked_at: None,
-    })
+    }))
     .await
     .unwrap();
     tx.insert_refresh(&RefreshToken {

@@ -33,10 +33,7 @@ async fn last_seen(store: &Store, f: &Fixture) -> Result<Epoch, StoreError> {
 
 #[tokio::test]
 async fn a_grant_rotates_and_commits_in_one_round_trip_on_postgres() -> TestResult {
-    let store = store().await;
-    let realm = new_realm(&store, "r").await?;
-    let f = populate(&store, &realm, "r").await?;
-    let g = grant(&store, &f).await?;
+    let (store, realm, f, g) = granted().await?;
     let rotated = store
         .rotate_family_at_once(&realm, &at(&g, 1, NOW + 10))
         .await?;
@@ -72,10 +69,7 @@ async fn a_grant_rotates_and_commits_in_one_round_trip_on_postgres() -> TestResu
 
 #[tokio::test]
 async fn a_grant_that_fails_a_check_is_left_as_it_was() -> TestResult {
-    let store = store().await;
-    let realm = new_realm(&store, "r").await?;
-    let f = populate(&store, &realm, "r").await?;
-    let g = grant(&store, &f).await?;
+    let (store, realm, f, g) = granted().await?;
     let other_client = ClientUuid::new();
     let refused = [
         // Another client presents it.
@@ -134,23 +128,17 @@ async fn a_grant_that_fails_a_check_is_left_as_it_was() -> TestResult {
 
 #[tokio::test]
 async fn concurrent_one_trip_rotations_of_one_generation_have_one_winner() -> TestResult {
-    let store = store().await;
-    let realm = new_realm(&store, "r").await?;
-    let f = populate(&store, &realm, "r").await?;
-    let g = grant(&store, &f).await?;
-    let mut tasks = Vec::new();
-    for i in 0..4 {
+    let (store, realm, f, g) = granted().await?;
+    let outcomes = race(4, |i| {
         let (store, realm, g) = (store.clone(), realm.clone(), g.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             store
                 .rotate_family_at_once(&realm, &at(&g, 1, NOW + i))
                 .await
-        }));
-    }
-    let mut won = 0;
-    for t in tasks {
-        won += usize::from(t.await??.is_some());
-    }
+        }
+    })
+    .await?;
+    let won = outcomes.iter().filter(|o| o.is_some()).count();
     let expected = if store.backend() == Backend::Postgres {
         1
     } else {

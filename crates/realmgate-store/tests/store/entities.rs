@@ -262,19 +262,16 @@ async fn renaming_a_group_rewrites_descendant_paths() -> TestResult {
 async fn concurrent_writers_wait_instead_of_failing() -> TestResult {
     let store = store().await;
     let realm = new_realm(&store, "r").await?;
-    let mut tasks = Vec::new();
-    for i in 0..8 {
+    race(8, |i| {
         let (store, realm) = (store.clone(), realm.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut tx = store.realm(&realm).await?;
             let n = tx.count_users(&UserQuery::default()).await?;
             tx.insert_user(&user(&format!("user{i}-{n}"))).await?;
             tx.commit().await
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
+        }
+    })
+    .await?;
     let mut tx = store.realm_read(&realm).await?;
     assert_eq!(tx.count_users(&UserQuery::default()).await?, 8);
     Ok(())

@@ -1,7 +1,7 @@
 //! Builders and a fully populated realm fixture.
 
 use realmgate_store::domain::*;
-use realmgate_store::testing::fresh_test_store;
+use realmgate_store::testing::{family_before_generations, fresh_test_store};
 use realmgate_store::{Store, StoreError, UserQuery};
 
 pub type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -219,15 +219,7 @@ pub fn legacy_family(
     session: Option<&SessionId>,
     expires_at: Epoch,
 ) -> TokenFamily {
-    TokenFamily {
-        scope: String::new(),
-        auth_time: 0,
-        amr: vec![],
-        generation: 0,
-        issued_at: 0,
-        idle_expires_at: 0,
-        ..family(id, client, user, session, expires_at)
-    }
+    family_before_generations(family(id, client, user, session, expires_at))
 }
 
 /// One of everything, in one realm.
@@ -413,4 +405,29 @@ pub async fn grant(
     tx.insert_family(&g).await?;
     tx.commit().await?;
     Ok(g)
+}
+
+/// A fresh store with realm "r", populated, and a generation family on the fixture's session.
+pub async fn granted() -> Result<(Store, RealmId, Fixture, TokenFamily), StoreError> {
+    let store = store().await;
+    let realm = new_realm(&store, "r").await?;
+    let f = populate(&store, &realm, "r").await?;
+    let g = grant(&store, &f).await?;
+    Ok((store, realm, f, g))
+}
+
+/// Runs `task(0)` … `task(n - 1)` at once, each on its own tokio task, and returns their
+/// outcomes in order (the first error, or panic of a task, fails the test).
+pub async fn race<T, F, Fut>(n: i64, task: F) -> Result<Vec<T>, Box<dyn std::error::Error>>
+where
+    F: Fn(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(task(i))).collect();
+    let mut out = Vec::with_capacity(tasks.len());
+    for t in tasks {
+        out.push(t.await??);
+    }
+    Ok(out)
 }

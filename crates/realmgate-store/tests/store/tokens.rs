@@ -184,19 +184,19 @@ async fn concurrent_rotations_of_one_token_have_one_winner() -> TestResult {
     let store = store().await;
     let realm = new_realm(&store, "r").await?;
     let f = populate(&store, &realm, "r").await?;
-    let mut tasks = Vec::new();
-    for i in 0..4 {
+    let outcomes = race(4, |i| {
         let (store, realm, hash) = (store.clone(), realm.clone(), f.refresh.token_hash.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut tx = store.realm(&realm).await?;
             let out = tx.rotate_refresh(&hash, NOW + i).await?;
             tx.commit().await?;
-            Ok::<_, realmgate_store::StoreError>(out)
-        }));
-    }
+            Ok(out)
+        }
+    })
+    .await?;
     let mut rotated = 0;
-    for t in tasks {
-        match t.await?? {
+    for o in outcomes {
+        match o {
             RefreshRotation::Rotated(_) => rotated += 1,
             RefreshRotation::Reused(_) => {}
             other => panic!("unexpected {other:?}"),
@@ -208,10 +208,7 @@ async fn concurrent_rotations_of_one_token_have_one_winner() -> TestResult {
 
 #[tokio::test]
 async fn a_family_rotates_by_generation_and_reads_user_and_session() -> TestResult {
-    let store = store().await;
-    let realm = new_realm(&store, "r").await?;
-    let f = populate(&store, &realm, "r").await?;
-    let g = grant(&store, &f).await?;
+    let (store, realm, f, g) = granted().await?;
     let mut tx = store.realm(&realm).await?;
     assert_eq!(
         tx.family_status(&g.id).await?,
@@ -286,10 +283,7 @@ async fn a_family_rotates_by_generation_and_reads_user_and_session() -> TestResu
 
 #[tokio::test]
 async fn a_rotation_reads_a_revoked_session_for_the_caller_to_refuse() -> TestResult {
-    let store = store().await;
-    let realm = new_realm(&store, "r").await?;
-    let f = populate(&store, &realm, "r").await?;
-    let g = grant(&store, &f).await?;
+    let (store, realm, f, g) = granted().await?;
     let mut tx = store.realm(&realm).await?;
     // Marked revoked without touching the family (`revoke_session` revokes its families too).
     tx.raw_execute(
@@ -394,10 +388,7 @@ async fn an_expired_token_from_before_generations_is_refused() -> TestResult {
 
 #[tokio::test]
 async fn rotation_rolled_back_leaves_the_generation_current() -> TestResult {
-    let store = store().await;
-    let realm = new_realm(&store, "r").await?;
-    let f = populate(&store, &realm, "r").await?;
-    let g = grant(&store, &f).await?;
+    let (store, realm, _, g) = granted().await?;
     let mut tx = store.realm(&realm).await?;
     assert!(matches!(
         tx.rotate_family(&g.id, 1, NOW + 10, 600).await?,
@@ -420,23 +411,20 @@ async fn rotation_rolled_back_leaves_the_generation_current() -> TestResult {
 
 #[tokio::test]
 async fn concurrent_rotations_of_one_generation_have_one_winner() -> TestResult {
-    let store = store().await;
-    let realm = new_realm(&store, "r").await?;
-    let f = populate(&store, &realm, "r").await?;
-    let g = grant(&store, &f).await?;
-    let mut tasks = Vec::new();
-    for i in 0..4 {
+    let (store, realm, _, g) = granted().await?;
+    let outcomes = race(4, |i| {
         let (store, realm, id) = (store.clone(), realm.clone(), g.id.clone());
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut tx = store.realm(&realm).await?;
             let out = tx.rotate_family(&id, 1, NOW + i, 600).await?;
             tx.commit().await?;
-            Ok::<_, realmgate_store::StoreError>(out)
-        }));
-    }
+            Ok(out)
+        }
+    })
+    .await?;
     let (mut rotated, mut reused) = (0, 0);
-    for t in tasks {
-        match t.await?? {
+    for o in outcomes {
+        match o {
             Rotation::Rotated(_) => rotated += 1,
             Rotation::Refused(Refusal::Reused { .. }) => reused += 1,
             other => panic!("unexpected {other:?}"),

@@ -123,69 +123,38 @@ impl RealmTx {
         now: Epoch,
         idle: i64,
     ) -> Result<Rotation, StoreError> {
-        let rotated = if self.is_postgres() {
-            self.rotate_family_in_one_statement(f, generation, now, idle)
-                .await?
+        // Postgres updates and reads the user and session in one statement; SQLite cannot join
+        // a `RETURNING` and reads them in turn.
+        let postgres = self.is_postgres();
+        let sql = if postgres {
+            concat!(
+                "WITH f AS (",
+                rotate_family_update!(),
+                " RETURNING realm_id, ",
+                family_cols!(),
+                ")",
+                select_rotated!()
+            )
         } else {
-            self.rotate_family_in_turn(f, generation, now, idle).await?
+            concat!(rotate_family_update!(), " RETURNING ", family_cols!())
         };
-        match rotated {
-            Some(r) => Ok(Rotation::Rotated(r)),
+        let (realm, db) = self.parts();
+        let row = sqlx::query(sql)
+            .bind(realm)
+            .bind(f.as_str())
+            .bind(generation)
+            .bind(now)
+            .bind(idle)
+            .fetch_optional(db)
+            .await?;
+        match row {
+            Some(row) if postgres => Ok(Rotation::Rotated(rotated_from_row(&row)?)),
+            Some(row) => {
+                let family = family_from_row(&row)?;
+                Ok(Rotation::Rotated(self.with_user_and_session(family).await?))
+            }
             None => Ok(Rotation::Refused(self.why_not(f, generation).await?)),
         }
-    }
-
-    async fn rotate_family_in_one_statement(
-        &mut self,
-        f: &FamilyId,
-        generation: i64,
-        now: Epoch,
-        idle: i64,
-    ) -> Result<Option<Rotated>, StoreError> {
-        let (realm, db) = self.parts();
-        let row = sqlx::query(concat!(
-            "WITH f AS (",
-            rotate_family_update!(),
-            " RETURNING realm_id, ",
-            family_cols!(),
-            ")",
-            select_rotated!()
-        ))
-        .bind(realm)
-        .bind(f.as_str())
-        .bind(generation)
-        .bind(now)
-        .bind(idle)
-        .fetch_optional(db)
-        .await?;
-        row.as_ref().map(rotated_from_row).transpose()
-    }
-
-    async fn rotate_family_in_turn(
-        &mut self,
-        f: &FamilyId,
-        generation: i64,
-        now: Epoch,
-        idle: i64,
-    ) -> Result<Option<Rotated>, StoreError> {
-        let (realm, db) = self.parts();
-        let row = sqlx::query(concat!(
-            rotate_family_update!(),
-            " RETURNING ",
-            family_cols!()
-        ))
-        .bind(realm)
-        .bind(f.as_str())
-        .bind(generation)
-        .bind(now)
-        .bind(idle)
-        .fetch_optional(db)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let family = family_from_row(&row)?;
-        self.with_user_and_session(family).await.map(Some)
     }
 
     async fn with_user_and_session(&mut self, family: TokenFamily) -> Result<Rotated, StoreError> {
