@@ -35,6 +35,8 @@ pub struct RealmCtx {
     pub realm: Realm,
     /// `{public_url}/realms/{name}` — the exact `iss` of every token of this realm.
     pub issuer: String,
+    /// `{issuer}/protocol/openid-connect/token`, an audience a client assertion may name.
+    pub token_endpoint: String,
     /// The discovery document, serialised once, and its entity tag.
     pub discovery: bytes_like::Bytes,
     pub discovery_etag: String,
@@ -125,6 +127,21 @@ impl App {
     }
     pub(crate) fn caches(&self) -> &Caches {
         &self.0.caches
+    }
+
+    /// Sweeps expired cache entries every [`crate::cache::PURGE_EVERY`] until the app is
+    /// dropped (the task holds no strong reference to it).
+    pub fn spawn_cache_purge(&self) {
+        let app = Arc::downgrade(&self.0);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(crate::cache::PURGE_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(inner) = app.upgrade() else { break };
+                inner.caches.purge_expired();
+            }
+        });
     }
 
     pub fn issuer_for(&self, realm_name: &str) -> String {

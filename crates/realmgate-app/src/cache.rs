@@ -6,7 +6,7 @@ use crate::client_auth::ClientCtx;
 use crate::keys::RealmKeys;
 use crate::realm_cache::RealmCache;
 use crate::roles::RoleClaims;
-use moka::future::Cache;
+use crate::ttl_cache::TtlCache;
 use realmgate_domain::{RealmId, SessionId, User, UserId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -14,11 +14,11 @@ use std::time::Duration;
 
 pub struct Caches {
     /// realm name → context.
-    pub realms: Cache<String, Arc<RealmCtx>>,
+    pub realms: TtlCache<String, Arc<RealmCtx>>,
     /// (realm, clientId) → client with its secret opened.
     pub clients: RealmCache<String, Arc<ClientCtx>>,
     /// realm → signing keys and the serialised JWKS.
-    pub keys: Cache<RealmId, Arc<RealmKeys>>,
+    pub keys: TtlCache<RealmId, Arc<RealmKeys>>,
     /// (realm, user) → role claims; dropped on any role change in the realm (and after the safety
     /// TTL: at 100,000 busy realms a 60 s TTL made most client-credentials requests recompute them).
     pub roles: RealmCache<UserId, Arc<RoleClaims>>,
@@ -33,31 +33,20 @@ pub struct Caches {
     pub verified: RealmCache<String, Arc<realmgate_oidc::claims::AccessTokenClaims>>,
     /// When this node last wrote a session's `last_seen` for the refresh grant (a write throttle,
     /// not a copy of anything stored).
-    pub touched: Cache<(RealmId, SessionId), i64>,
+    pub touched: TtlCache<(RealmId, SessionId), i64>,
 }
 
 impl Caches {
     pub fn new(capacity: u64) -> Self {
         Self {
-            realms: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_idle(IDLE)
-                .time_to_live(SAFETY_TTL)
-                .build(),
-            clients: RealmCache::new(capacity, SAFETY_TTL, Some(IDLE)),
-            keys: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_idle(IDLE)
-                .time_to_live(SAFETY_TTL)
-                .build(),
-            roles: RealmCache::new(capacity, SAFETY_TTL, None),
-            users: RealmCache::new(capacity, SUBJECT_TTL, None),
-            token_state: RealmCache::new(capacity.saturating_mul(4), SUBJECT_TTL, None),
-            verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL, None),
-            touched: Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(SUBJECT_TTL)
-                .build(),
+            realms: TtlCache::new(capacity, SAFETY_TTL),
+            clients: RealmCache::new(capacity, SAFETY_TTL),
+            keys: TtlCache::new(capacity, SAFETY_TTL),
+            roles: RealmCache::new(capacity, SAFETY_TTL),
+            users: RealmCache::new(capacity, SUBJECT_TTL),
+            token_state: RealmCache::new(capacity.saturating_mul(4), SUBJECT_TTL),
+            verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL),
+            touched: TtlCache::new(capacity, SUBJECT_TTL),
         }
     }
 
@@ -69,9 +58,9 @@ impl Caches {
     }
 
     /// Drops everything cached for a realm (rename, delete, settings change).
-    pub async fn forget_realm(&self, name: &str, id: &RealmId) {
-        self.realms.invalidate(name).await;
-        self.keys.invalidate(id).await;
+    pub fn forget_realm(&self, name: &str, id: &RealmId) {
+        self.realms.invalidate(name);
+        self.keys.invalidate(id);
         self.clients.forget_realm(id);
         self.forget_roles(id);
         self.forget_subjects(id);
@@ -95,8 +84,8 @@ impl Caches {
 /// (docs/performance.md).
 const SAFETY_TTL: Duration = Duration::from_secs(1800);
 
-/// Realm contexts, clients and keys not read for this long are dropped.
-const IDLE: Duration = Duration::from_secs(3600);
+/// How often expired entries are swept out of every cache.
+pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Users and token states are re-read at least this often even without notifications.
 const SUBJECT_TTL: Duration = Duration::from_secs(60);
@@ -126,21 +115,31 @@ pub enum Invalidation {
 }
 
 impl Caches {
-    pub async fn apply(&self, inv: &Invalidation) {
+    pub fn apply(&self, inv: &Invalidation) {
         match inv {
-            Invalidation::Realm { name, id } => self.forget_realm(name, id).await,
+            Invalidation::Realm { name, id } => self.forget_realm(name, id),
             Invalidation::Client { realm, client_id } => {
-                self.clients
-                    .invalidate(&(realm.clone(), client_id.clone()))
-                    .await;
+                self.clients.invalidate(&(realm.clone(), client_id.clone()));
             }
             Invalidation::Roles { realm } => self.forget_roles(realm),
             Invalidation::Keys { realm } => {
-                self.keys.invalidate(realm).await;
+                self.keys.invalidate(realm);
                 self.forget_verified(realm);
             }
             Invalidation::Subjects { realm } => self.forget_subjects(realm),
         }
+    }
+
+    /// Drops every expired entry. Run every [`PURGE_EVERY`] by [`crate::App::spawn_cache_purge`].
+    pub fn purge_expired(&self) {
+        self.realms.purge_expired();
+        self.clients.purge_expired();
+        self.keys.purge_expired();
+        self.roles.purge_expired();
+        self.users.purge_expired();
+        self.token_state.purge_expired();
+        self.verified.purge_expired();
+        self.touched.purge_expired();
     }
 
     /// After notifications may have been lost: drop everything.

@@ -3,7 +3,7 @@
 
 use crate::{App, AppError, RealmCtx};
 use realmgate_crypto::VerifyingKey;
-use realmgate_domain::{Client, ClientAuthMethod, RealmId, User};
+use realmgate_domain::{Client, ClientAuthMethod, RealmId, ScopeSet, User};
 use realmgate_oidc::OAuthError;
 use realmgate_oidc::client_auth::ClientCredentials;
 use std::sync::Arc;
@@ -17,6 +17,15 @@ pub struct ClientCtx {
     pub jwks: Vec<VerifyingKey>,
     /// The client's service-account user, when service accounts are enabled.
     pub service_user: Option<User>,
+    /// Its default and optional scopes plus `openid`: what it may be granted.
+    allowed_scopes: ScopeSet,
+}
+
+impl ClientCtx {
+    /// The scopes granted for `requested` (see [`crate::tokens::grant_scopes`]).
+    pub fn grant(&self, requested: &ScopeSet) -> Result<ScopeSet, OAuthError> {
+        crate::tokens::grant_within(&self.client, &self.allowed_scopes, requested)
+    }
 }
 
 impl std::fmt::Debug for ClientCtx {
@@ -35,7 +44,7 @@ impl App {
         client_id: &str,
     ) -> Result<Option<Arc<ClientCtx>>, AppError> {
         let key = (realm.clone(), client_id.to_owned());
-        if let Some(c) = self.caches().clients.get(&key).await {
+        if let Some(c) = self.caches().clients.get(&key) {
             return Ok(Some(c));
         }
         let stamp = self.caches().clients.stamp(realm);
@@ -53,7 +62,7 @@ impl App {
         let mut ctx = self.client_ctx(realm, client)?;
         ctx.service_user = service_user;
         let ctx = Arc::new(ctx);
-        self.caches().clients.insert(key, stamp, ctx.clone()).await;
+        self.caches().clients.insert(key, stamp, ctx.clone());
         Ok(Some(ctx))
     }
 
@@ -82,6 +91,7 @@ impl App {
             }
         }
         Ok(ClientCtx {
+            allowed_scopes: crate::tokens::allowed_scopes(&client),
             client,
             secret,
             jwks,
@@ -114,7 +124,6 @@ impl App {
         &self,
         realm: &RealmCtx,
         creds: &ClientCredentials,
-        token_endpoint: &str,
     ) -> Result<Arc<ClientCtx>, AppError> {
         let bad = || {
             AppError::OAuth(OAuthError::invalid_client(
@@ -137,8 +146,7 @@ impl App {
                 }
             }
             (ClientAuthMethod::PrivateKeyJwt, ClientCredentials::Assertion { assertion, .. }) => {
-                self.check_client_assertion(realm, &ctx, assertion, token_endpoint)
-                    .await?;
+                self.check_client_assertion(realm, &ctx, assertion).await?;
             }
             (ClientAuthMethod::None, ClientCredentials::None { .. }) => {}
             _ => return Err(bad()),
@@ -153,8 +161,8 @@ impl App {
         realm: &RealmCtx,
         ctx: &ClientCtx,
         assertion: &str,
-        token_endpoint: &str,
     ) -> Result<(), AppError> {
+        let token_endpoint = realm.token_endpoint.as_str();
         let bad = |why: &str| {
             AppError::OAuth(OAuthError::invalid_client(format!(
                 "client assertion rejected: {why}"

@@ -8,7 +8,7 @@ use crate::cache::Invalidation;
 impl App {
     /// Drops stale cache entries here and on every other node.
     pub async fn invalidate(&self, inv: Invalidation) {
-        self.caches().apply(&inv).await;
+        self.caches().apply(&inv);
         match serde_json::to_string(&inv) {
             Ok(payload) => {
                 if let Err(e) = self.store().notify(&payload).await {
@@ -37,7 +37,7 @@ impl App {
             loop {
                 match sub.recv().await {
                     Ok(Some(payload)) => match serde_json::from_str::<Invalidation>(&payload) {
-                        Ok(inv) => app.caches().apply(&inv).await,
+                        Ok(inv) => app.caches().apply(&inv),
                         Err(_) => tracing::warn!("ignoring an unreadable cache invalidation"),
                     },
                     Ok(None) => {

@@ -165,21 +165,13 @@ async fn a_load_that_raced_with_a_revocation_is_not_cached() {
     let key = (realm.clone(), "jti-1".to_owned());
     let stamp = a.caches().token_state.stamp(&realm);
     // A revocation lands between the load's read and its insert.
-    a.caches()
-        .apply(&Invalidation::Subjects {
-            realm: realm.clone(),
-        })
-        .await;
-    a.caches()
-        .token_state
-        .insert(key.clone(), stamp, true)
-        .await;
-    assert_eq!(a.caches().token_state.get(&key).await, None);
+    a.caches().apply(&Invalidation::Subjects {
+        realm: realm.clone(),
+    });
+    a.caches().token_state.insert(key.clone(), stamp, true);
+    assert_eq!(a.caches().token_state.get(&key), None);
     // A load that starts after the revocation is cached.
     let fresh = a.caches().token_state.stamp(&realm);
-    a.caches()
-        .token_state
-        .insert(key.clone(), fresh, false)
-        .await;
-    assert_eq!(a.caches().token_state.get(&key).await, Some(false));
+    a.caches().token_state.insert(key.clone(), fresh, false);
+    assert_eq!(a.caches().token_state.get(&key), Some(false));
 }

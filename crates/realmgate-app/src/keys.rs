@@ -32,21 +32,13 @@ impl App {
     /// The realm's keys as stored (for verification). Keys are created per algorithm when first
     /// needed: signing creates the key of its algorithm, the JWKS creates the RS256 key.
     pub async fn realm_keys(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
-        // A hit is a plain lookup: `try_get_with` clones the key and the app and builds a loader
-        // future even when the entry is there.
-        if let Some(keys) = self.caches().keys.get(realm).await {
+        if let Some(keys) = self.caches().keys.get(realm) {
             return Ok(keys);
         }
-        let app = self.clone();
-        let rid = realm.clone();
         self.caches()
             .keys
-            .try_get_with(
-                realm.clone(),
-                async move { app.load_keys(&rid, None).await },
-            )
+            .get_or_try_insert_with(realm, self.load_keys(realm, None))
             .await
-            .map_err(|e: Arc<AppError>| AppError::internal(e))
     }
 
     /// The keys to publish. The key of the realm's default signature algorithm (RS256 unless the
@@ -67,17 +59,12 @@ impl App {
         if let Some(k) = keys.signer(alg) {
             return Ok(k.clone());
         }
-        self.caches().keys.invalidate(realm).await;
-        let app = self.clone();
-        let rid = realm.clone();
+        self.caches().keys.invalidate(realm);
         let keys = self
             .caches()
             .keys
-            .try_get_with(realm.clone(), async move {
-                app.load_keys(&rid, Some(alg)).await
-            })
-            .await
-            .map_err(|e: Arc<AppError>| AppError::internal(e))?;
+            .get_or_try_insert_with(realm, self.load_keys(realm, Some(alg)))
+            .await?;
         keys.signer(alg)
             .cloned()
             .ok_or_else(|| AppError::internal("no signing key after generation"))

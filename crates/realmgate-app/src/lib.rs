@@ -3,8 +3,8 @@
 //! logout, signing-key management and the administration of realms, clients, users, roles, groups
 //! and organizations. It composes the protocol engine (`realmgate-oidc`), the crypto primitives
 //! and the store; it knows nothing of HTTP (that is `realmgate-http`) and issues no SQL itself.
-//! Hot-path reads (realms, clients, keys, role claims) go through bounded moka caches that are
-//! invalidated on every change made through this crate.
+//! Hot-path reads (realms, clients, keys, role claims) go through bounded caches (`ttl_cache`)
+//! that are invalidated on every change made through this crate.
 
 pub mod admin;
 pub mod app;
@@ -25,6 +25,7 @@ pub mod realms;
 pub mod roles;
 pub mod token;
 pub mod tokens;
+pub mod ttl_cache;
 pub mod userinfo;
 
 pub use app::{App, AppConfig, RealmCtx};

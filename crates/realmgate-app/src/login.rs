@@ -181,7 +181,7 @@ impl App {
         id: &UserId,
     ) -> Result<Option<std::sync::Arc<User>>, AppError> {
         let key = (realm.id().clone(), id.clone());
-        if let Some(u) = self.caches().users.get(&key).await {
+        if let Some(u) = self.caches().users.get(&key) {
             return Ok(Some(u));
         }
         let stamp = self.caches().users.stamp(realm.id());
@@ -189,7 +189,7 @@ impl App {
             return Ok(None);
         };
         let user = std::sync::Arc::new(user);
-        self.caches().users.insert(key, stamp, user.clone()).await;
+        self.caches().users.insert(key, stamp, user.clone());
         Ok(Some(user))
     }
 

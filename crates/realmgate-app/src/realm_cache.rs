@@ -1,10 +1,10 @@
 //! [`RealmCache`]: a bounded cache of per-realm entries that can drop all of one realm's entries
 //! in O(1).
 //!
-//! moka's `invalidate_entries_if` keeps each predicate until a background scan has visited every
-//! entry, and every `get` meanwhile tests the entry against every pending predicate. Provisioning
-//! 100,000 realms registers several predicates per realm, so at that scale reads paid for a long
-//! list of them. Here a realm's entries carry a stamp instead: the value of the realm's slot in a
+//! Dropping a realm's entries one by one would mean finding them; moka's `invalidate_entries_if`
+//! (used before) kept each predicate until a background scan had visited every entry, and every
+//! read meanwhile tested its entry against every pending predicate, so provisioning 100,000
+//! realms made reads pay for a long list of them. Here a realm's entries carry a stamp instead: the value of the realm's slot in a
 //! fixed array of counters when they were loaded. Dropping a realm's entries bumps its slot;
 //! entries with an older stamp are misses and are replaced when loaded again.
 //!
@@ -12,7 +12,7 @@
 //! entries into misses: a reload, never a stale read. The array costs the same for 10 realms as
 //! for 100,000.
 
-use moka::future::Cache;
+use crate::ttl_cache::TtlCache;
 use realmgate_domain::RealmId;
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,24 +55,19 @@ pub struct Stamp(u64);
 
 /// A cache keyed by `(realm, K)` whose realm-wide invalidation costs one atomic increment.
 pub struct RealmCache<K, V> {
-    entries: Cache<(RealmId, K), Stamped<V>>,
+    entries: TtlCache<(RealmId, K), Stamped<V>>,
     stamps: Stamps,
 }
 
 impl<K, V> RealmCache<K, V>
 where
-    K: Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
+    K: Hash + Eq + Clone,
+    V: Clone,
 {
-    /// At most `capacity` entries, each living at most `ttl` (and `idle` without a read).
-    pub fn new(capacity: u64, ttl: Duration, idle: Option<Duration>) -> Self {
-        let builder = Cache::builder().max_capacity(capacity).time_to_live(ttl);
-        let builder = match idle {
-            Some(idle) => builder.time_to_idle(idle),
-            None => builder,
-        };
+    /// At most `capacity` entries, each living at most `ttl`.
+    pub fn new(capacity: u64, ttl: Duration) -> Self {
         Self {
-            entries: builder.build(),
+            entries: TtlCache::new(capacity, ttl),
             stamps: Stamps::new(),
         }
     }
@@ -84,8 +79,8 @@ where
     }
 
     /// The entry, unless it is absent, expired, or older than the realm's last invalidation.
-    pub async fn get(&self, key: &(RealmId, K)) -> Option<V> {
-        let e = self.entries.get(key).await?;
+    pub fn get(&self, key: &(RealmId, K)) -> Option<V> {
+        let e = self.entries.get(key)?;
         if e.stamp == self.stamp(&key.0).0 {
             Some(e.value)
         } else {
@@ -94,27 +89,30 @@ where
     }
 
     /// Stores `value`, loaded after `stamp` was read.
-    pub async fn insert(&self, key: (RealmId, K), stamp: Stamp, value: V) {
-        self.entries
-            .insert(
-                key,
-                Stamped {
-                    stamp: stamp.0,
-                    value,
-                },
-            )
-            .await;
+    pub fn insert(&self, key: (RealmId, K), stamp: Stamp, value: V) {
+        self.entries.insert(
+            key,
+            Stamped {
+                stamp: stamp.0,
+                value,
+            },
+        );
     }
 
     /// Drops one entry.
-    pub async fn invalidate(&self, key: &(RealmId, K)) {
-        self.entries.invalidate(key).await;
+    pub fn invalidate(&self, key: &(RealmId, K)) {
+        self.entries.invalidate(key);
     }
 
     /// Drops every entry of `realm` (and, through the shared slot, makes a few other realms'
     /// entries reload).
     pub fn forget_realm(&self, realm: &RealmId) {
         self.stamps.slot(realm).fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Drops the entries past their TTL.
+    pub fn purge_expired(&self) {
+        self.entries.purge_expired();
     }
 
     /// Drops everything, including what a load in flight will insert (every slot moves on, so
@@ -133,61 +131,61 @@ mod tests {
     use super::*;
 
     fn cache() -> RealmCache<String, u32> {
-        RealmCache::new(100, Duration::from_secs(60), None)
+        RealmCache::new(100, Duration::from_secs(60))
     }
 
     fn key(realm: &RealmId, k: &str) -> (RealmId, String) {
         (realm.clone(), k.to_owned())
     }
 
-    #[tokio::test]
-    async fn a_realm_wide_drop_misses_that_realms_entries_until_reloaded() {
+    #[test]
+    fn a_realm_wide_drop_misses_that_realms_entries_until_reloaded() {
         let c = cache();
         let a = RealmId::new();
-        c.insert(key(&a, "x"), c.stamp(&a), 1).await;
-        c.insert(key(&a, "y"), c.stamp(&a), 2).await;
-        assert_eq!(c.get(&key(&a, "x")).await, Some(1));
+        c.insert(key(&a, "x"), c.stamp(&a), 1);
+        c.insert(key(&a, "y"), c.stamp(&a), 2);
+        assert_eq!(c.get(&key(&a, "x")), Some(1));
         c.forget_realm(&a);
-        assert_eq!(c.get(&key(&a, "x")).await, None);
-        assert_eq!(c.get(&key(&a, "y")).await, None);
-        c.insert(key(&a, "x"), c.stamp(&a), 3).await;
-        assert_eq!(c.get(&key(&a, "x")).await, Some(3));
-        c.invalidate(&key(&a, "x")).await;
-        assert_eq!(c.get(&key(&a, "x")).await, None);
+        assert_eq!(c.get(&key(&a, "x")), None);
+        assert_eq!(c.get(&key(&a, "y")), None);
+        c.insert(key(&a, "x"), c.stamp(&a), 3);
+        assert_eq!(c.get(&key(&a, "x")), Some(3));
+        c.invalidate(&key(&a, "x"));
+        assert_eq!(c.get(&key(&a, "x")), None);
     }
 
-    #[tokio::test]
-    async fn a_load_that_raced_with_a_drop_is_not_served() {
+    #[test]
+    fn a_load_that_raced_with_a_drop_is_not_served() {
         let c = cache();
         let a = RealmId::new();
         let stamp = c.stamp(&a);
         // The realm's entries are dropped while the value is being loaded.
         c.forget_realm(&a);
-        c.insert(key(&a, "x"), stamp, 1).await;
-        assert_eq!(c.get(&key(&a, "x")).await, None);
+        c.insert(key(&a, "x"), stamp, 1);
+        assert_eq!(c.get(&key(&a, "x")), None);
     }
 
-    #[tokio::test]
-    async fn other_realms_in_other_slots_keep_their_entries() {
+    #[test]
+    fn other_realms_in_other_slots_keep_their_entries() {
         let c = cache();
         let a = RealmId::new();
         let b = std::iter::repeat_with(RealmId::new)
             .find(|b| !std::ptr::eq(c.stamps.slot(&a), c.stamps.slot(b)))
             .expect("a realm in another slot");
-        c.insert(key(&b, "x"), c.stamp(&b), 7).await;
+        c.insert(key(&b, "x"), c.stamp(&b), 7);
         c.forget_realm(&a);
-        assert_eq!(c.get(&key(&b, "x")).await, Some(7));
+        assert_eq!(c.get(&key(&b, "x")), Some(7));
         c.invalidate_all();
-        assert_eq!(c.get(&key(&b, "x")).await, None);
+        assert_eq!(c.get(&key(&b, "x")), None);
     }
 
-    #[tokio::test]
-    async fn a_load_that_raced_with_a_full_drop_is_not_served() {
+    #[test]
+    fn a_load_that_raced_with_a_full_drop_is_not_served() {
         let c = cache();
         let a = RealmId::new();
         let stamp = c.stamp(&a);
         c.invalidate_all();
-        c.insert(key(&a, "x"), stamp, 1).await;
-        assert_eq!(c.get(&key(&a, "x")).await, None);
+        c.insert(key(&a, "x"), stamp, 1);
+        assert_eq!(c.get(&key(&a, "x")), None);
     }
 }

@@ -27,7 +27,7 @@ pub struct RealmInput {
 impl App {
     /// Resolves a realm by the name in the URL. An unknown realm is an error, never a default.
     pub async fn realm(&self, name: &str) -> Result<Arc<RealmCtx>, AppError> {
-        if let Some(ctx) = self.caches().realms.get(name).await {
+        if let Some(ctx) = self.caches().realms.get(name) {
             return Ok(ctx);
         }
         if RealmName::parse(name).is_err() {
@@ -36,10 +36,7 @@ impl App {
         let found = self.store().system().await?.realm_by_name(name).await?;
         let realm = found.ok_or(AppError::NotFound("realm"))?;
         let ctx = Arc::new(self.realm_ctx(realm)?);
-        self.caches()
-            .realms
-            .insert(name.to_owned(), ctx.clone())
-            .await;
+        self.caches().realms.insert(name.to_owned(), ctx.clone());
         Ok(ctx)
     }
 
@@ -50,6 +47,7 @@ impl App {
         let discovery_etag = crate::app::bytes_like::etag(&discovery);
         Ok(RealmCtx {
             realm,
+            token_endpoint: format!("{issuer}/protocol/openid-connect/token"),
             issuer,
             discovery: discovery.into(),
             discovery_etag,

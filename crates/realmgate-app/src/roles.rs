@@ -22,7 +22,7 @@ impl App {
         user: &UserId,
     ) -> Result<Arc<RoleClaims>, AppError> {
         let key = (realm.clone(), user.clone());
-        if let Some(c) = self.caches().roles.get(&key).await {
+        if let Some(c) = self.caches().roles.get(&key) {
             return Ok(c);
         }
         let stamp = self.caches().roles.stamp(realm);
@@ -58,7 +58,7 @@ impl App {
             clients,
             orgs,
         });
-        self.caches().roles.insert(key, stamp, claims.clone()).await;
+        self.caches().roles.insert(key, stamp, claims.clone());
         Ok(claims)
     }
 }

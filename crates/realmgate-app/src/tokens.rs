@@ -60,7 +60,16 @@ pub fn allowed_scopes(client: &Client) -> ScopeSet {
 
 /// Requested scopes must all be allowed; the client's default scopes are always granted.
 pub fn grant_scopes(client: &Client, requested: &ScopeSet) -> Result<ScopeSet, OAuthError> {
-    let allowed = allowed_scopes(client);
+    grant_within(client, &allowed_scopes(client), requested)
+}
+
+/// [`grant_scopes`] with the client's [`allowed_scopes`] already computed (the hot paths keep
+/// them with the cached client).
+pub fn grant_within(
+    client: &Client,
+    allowed: &ScopeSet,
+    requested: &ScopeSet,
+) -> Result<ScopeSet, OAuthError> {
     if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
         return Err(OAuthError::invalid_scope(format!(
             "scope '{bad}' is not allowed for this client"
@@ -226,7 +235,7 @@ impl App {
         token: &str,
     ) -> Result<AccessTokenClaims, AppError> {
         let key = (realm.id().clone(), realmgate_crypto::token_hash(token));
-        let at = match self.caches().verified.get(&key).await {
+        let at = match self.caches().verified.get(&key) {
             Some(at) => at,
             None => {
                 let stamp = self.caches().verified.stamp(realm.id());
@@ -237,7 +246,7 @@ impl App {
                     return Err(invalid_token("token issued by another realm"));
                 }
                 let at = std::sync::Arc::new(at);
-                self.caches().verified.insert(key, stamp, at.clone()).await;
+                self.caches().verified.insert(key, stamp, at.clone());
                 at
             }
         };
@@ -254,7 +263,7 @@ impl App {
     /// from the store once per token, then from the cache until something in the realm is revoked.
     async fn token_live(&self, realm: &RealmCtx, at: &AccessTokenClaims) -> Result<bool, AppError> {
         let key = (realm.id().clone(), at.jti.clone());
-        if let Some(live) = self.caches().token_state.get(&key).await {
+        if let Some(live) = self.caches().token_state.get(&key) {
             return Ok(live);
         }
         let stamp = self.caches().token_state.stamp(realm.id());
@@ -271,7 +280,7 @@ impl App {
             true
         };
         drop(tx);
-        self.caches().token_state.insert(key, stamp, live).await;
+        self.caches().token_state.insert(key, stamp, live);
         Ok(live)
     }
 
@@ -286,7 +295,7 @@ impl App {
         let parts = match realmgate_crypto::verify_jwt(token, &keys.verifiers) {
             Ok(p) => p,
             Err(CryptoError::KeyNotFound) => {
-                self.caches().keys.invalidate(realm.id()).await;
+                self.caches().keys.invalidate(realm.id());
                 let keys = self.realm_keys(realm.id()).await?;
                 realmgate_crypto::verify_jwt(token, &keys.verifiers)
                     .map_err(|_| invalid_token("bad signature"))?

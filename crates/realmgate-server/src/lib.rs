@@ -111,6 +111,7 @@ impl Server {
             .await
             .map_err(|e| anyhow::anyhow!("bootstrapping the master realm: {e}"))?;
         app.spawn_key_pool(8);
+        app.spawn_cache_purge();
         // Other nodes' changes (Postgres NOTIFY) drop this node's stale cache entries.
         app.spawn_invalidation_listener()
             .await

@@ -3,7 +3,6 @@
 
 use super::Issue;
 use crate::client_auth::ClientCtx;
-use crate::tokens::grant_scopes;
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::ScopeSet;
 use realmgate_oidc::token_request::TokenResponse;
@@ -81,10 +80,7 @@ impl App {
             tx.commit().await?;
             return Err(fail("User not found or disabled"));
         };
-        let scope = grant_scopes(
-            &client.client,
-            &ScopeSet::parse(&record.scope).unwrap_or_default(),
-        )?;
+        let scope = client.grant(&ScopeSet::parse(&record.scope).unwrap_or_default())?;
         let issue = Issue {
             client,
             user: &user,

@@ -3,7 +3,6 @@
 
 use super::Issue;
 use crate::client_auth::ClientCtx;
-use crate::tokens::grant_scopes;
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::ScopeSet;
 use realmgate_oidc::OAuthError;
@@ -33,7 +32,7 @@ impl App {
             })?;
         let requested = ScopeSet::parse(scope.unwrap_or(""))
             .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
-        let granted = grant_scopes(&client.client, &requested)?;
+        let granted = client.grant(&requested)?;
         let now = self.now();
         let issue = Issue {
             client,

@@ -28,10 +28,6 @@ pub(crate) fn form(pairs: Vec<(String, String)>) -> Result<BTreeMap<String, Stri
 }
 
 impl App {
-    pub fn token_endpoint(&self, realm: &RealmCtx) -> String {
-        format!("{}/protocol/openid-connect/token", realm.issuer)
-    }
-
     /// Authenticates the calling client from the Authorization header and the form.
     pub(crate) async fn calling_client(
         &self,
@@ -40,8 +36,7 @@ impl App {
         form: &BTreeMap<String, String>,
     ) -> Result<Arc<ClientCtx>, AppError> {
         let creds = client_auth::extract(authorization, form)?;
-        self.authenticate_client(realm, &creds, &self.token_endpoint(realm))
-            .await
+        self.authenticate_client(realm, &creds).await
     }
 
     /// POST /token.

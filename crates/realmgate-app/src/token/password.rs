@@ -4,7 +4,6 @@
 use super::Issue;
 use crate::client_auth::ClientCtx;
 use crate::login::LoginOutcome;
-use crate::tokens::grant_scopes;
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{FamilyId, ScopeSet};
 use realmgate_oidc::OAuthError;
@@ -28,7 +27,7 @@ impl App {
         }
         let requested = ScopeSet::parse(scope.unwrap_or(""))
             .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
-        let granted = grant_scopes(&client.client, &requested)?;
+        let granted = client.grant(&requested)?;
         let user = match self.check_password(realm, username, password, ip).await? {
             LoginOutcome::Success(u) => u,
             LoginOutcome::InvalidCredentials => {

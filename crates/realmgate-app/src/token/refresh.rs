@@ -129,16 +129,12 @@ impl App {
     async fn touch_now_and_then(&self, realm: &RealmCtx, session: &SessionId, now: Epoch) {
         let key = (realm.id().clone(), session.clone());
         let touched = &self.caches().touched;
-        if touched
-            .get(&key)
-            .await
-            .is_some_and(|t| now - t < TOUCH_EVERY)
-        {
+        if touched.get(&key).is_some_and(|t| now - t < TOUCH_EVERY) {
             return;
         }
-        touched.insert(key.clone(), now).await;
+        touched.insert(key.clone(), now);
         if let Err(e) = self.touch_session(realm, session, now).await {
-            touched.invalidate(&key).await;
+            touched.invalidate(&key);
             tracing::warn!(
                 realm = realm.name(),
                 error = %e,

@@ -1,0 +1,193 @@
+//! [`TtlCache`]: the bounded map behind every hot-path cache. Entries are evicted by count
+//! (`quick_cache`'s S3-FIFO: an entry read once goes before one read again) and expire a fixed
+//! time after they were stored.
+//!
+//! A read is a hash, a shard's read lock, a table probe and a clone of the value (an `Arc` or a
+//! small copy). moka, used before, cost ~2.5 µs per read under the client-credentials load: a
+//! lock-free table under an epoch guard, plus recording every read in a channel that its
+//! housekeeping then drained into access-order lists, inline on the reading task. Four reads per
+//! token made that ~10% of the server's CPU per token (`docs/performance.md`, seventh session).
+//!
+//! An expired entry is dropped when it is next read or by [`TtlCache::purge_expired`], which the
+//! app runs every minute (`Caches::purge_expired`): what an idle realm left in the caches is gone
+//! within its TTL plus a minute, as moka's own expiry did. Memory is bounded by the capacity.
+
+use quick_cache::Equivalent;
+use quick_cache::sync::Cache;
+use std::future::Future;
+use std::hash::Hash;
+use std::time::{Duration, Instant};
+
+#[derive(Clone)]
+struct Timed<V> {
+    value: V,
+    expires: Instant,
+}
+
+/// A cache of at most `capacity` entries, each living at most `ttl`.
+pub struct TtlCache<K, V> {
+    entries: Cache<K, Timed<V>>,
+    ttl: Duration,
+}
+
+impl<K, V> TtlCache<K, V>
+where
+    K: Eq + Hash + Clone,
+    V: Clone,
+{
+    pub fn new(capacity: u64, ttl: Duration) -> Self {
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX).max(1);
+        Self {
+            entries: Cache::new(capacity),
+            ttl,
+        }
+    }
+
+    /// The live entry for `key`, if any.
+    pub fn get<Q>(&self, key: &Q) -> Option<V>
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
+        let e = self.entries.get(key)?;
+        if e.expires > Instant::now() {
+            return Some(e.value);
+        }
+        // Only this expired entry goes, not one stored since by another task.
+        self.entries.remove_if(key, |t| t.expires == e.expires);
+        None
+    }
+
+    pub fn insert(&self, key: K, value: V) {
+        self.entries.insert(
+            key,
+            Timed {
+                value,
+                expires: Instant::now() + self.ttl,
+            },
+        );
+    }
+
+    pub fn invalidate<Q>(&self, key: &Q)
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
+        self.entries.remove(key);
+    }
+
+    pub fn invalidate_all(&self) {
+        self.entries.clear();
+    }
+
+    /// Drops every expired entry (one pass over the shards, each write-locked in turn), so the
+    /// entries of realms nobody reads any more do not stay until the count bound needs the room.
+    pub fn purge_expired(&self) {
+        let now = Instant::now();
+        self.entries.retain(|_, t| t.expires > now);
+    }
+
+    /// The live entry for `key`, or what `load` returns, stored. Concurrent callers for the same
+    /// key wait for one load instead of each running their own; if it fails, the error goes to
+    /// its caller and the next waiter loads.
+    pub async fn get_or_try_insert_with<E, F>(&self, key: &K, load: F) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+    {
+        // An expired entry is removed and the lookup repeated; a second expired hit could only
+        // be a value stored with a TTL already past, and then this call loads without a guard.
+        let mut guard = None;
+        for _ in 0..2 {
+            match self.entries.get_value_or_guard_async(key).await {
+                Ok(t) if t.expires > Instant::now() => return Ok(t.value),
+                Ok(t) => {
+                    self.entries.remove_if(key, |x| x.expires == t.expires);
+                }
+                Err(g) => {
+                    guard = Some(g);
+                    break;
+                }
+            }
+        }
+        let value = load.await?;
+        let timed = Timed {
+            value: value.clone(),
+            expires: Instant::now() + self.ttl,
+        };
+        match guard {
+            Some(g) => {
+                let _ = g.insert(timed);
+            }
+            None => self.entries.insert(key.clone(), timed),
+        }
+        Ok(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_is_served_until_its_ttl_then_dropped() {
+        let c: TtlCache<String, u32> = TtlCache::new(10, Duration::from_millis(50));
+        c.insert("a".to_owned(), 1);
+        assert_eq!(c.get("a"), Some(1));
+        std::thread::sleep(Duration::from_millis(80));
+        assert_eq!(c.get("a"), None);
+        c.insert("a".to_owned(), 2);
+        assert_eq!(c.get("a"), Some(2));
+        c.invalidate("a");
+        assert_eq!(c.get("a"), None);
+    }
+
+    #[test]
+    fn a_purge_drops_expired_entries_that_nobody_reads() {
+        let c: TtlCache<u32, u32> = TtlCache::new(10, Duration::from_millis(50));
+        c.insert(1, 1);
+        c.purge_expired();
+        assert_eq!(c.entries.len(), 1, "a live entry stays");
+        std::thread::sleep(Duration::from_millis(80));
+        c.purge_expired();
+        assert_eq!(c.entries.len(), 0);
+    }
+
+    #[test]
+    fn the_count_bound_holds() {
+        let c: TtlCache<u32, u32> = TtlCache::new(100, Duration::from_secs(60));
+        for i in 0..10_000 {
+            c.insert(i, i);
+        }
+        let live = (0..10_000).filter(|i| c.get(i).is_some()).count();
+        assert!(live <= 100, "{live} entries kept of a capacity of 100");
+        assert!(live > 0);
+        c.invalidate_all();
+        assert_eq!((0..10_000).filter(|i| c.get(i).is_some()).count(), 0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_share_one_load_and_a_failed_load_is_not_stored() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let c: Arc<TtlCache<u32, u32>> = Arc::new(TtlCache::new(10, Duration::from_secs(60)));
+        let failed: Result<u32, &str> = c.get_or_try_insert_with(&1, async { Err("down") }).await;
+        assert_eq!(failed, Err("down"));
+        assert_eq!(c.get(&1), None);
+        let loads = Arc::new(AtomicU32::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (c, loads) = (c.clone(), loads.clone());
+                tokio::spawn(async move {
+                    c.get_or_try_insert_with(&1, async {
+                        loads.fetch_add(1, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(30)).await;
+                        Ok::<u32, ()>(7)
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.ok(), Some(Ok(7)));
+        }
+        assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+}
