@@ -2,9 +2,7 @@
 //! RFC 6750 challenges for bearer-protected endpoints, HTML pages for people. Internal errors are
 //! logged here, once, inside the request span, and never shown.
 
-use axum::body::Body;
-use axum::http::{HeaderValue, Request, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use realmgate_app::AppError;
 use realmgate_oidc::{ErrorCode, OAuthError};
@@ -179,20 +177,22 @@ impl IntoResponse for HtmlError {
 }
 
 /// Baseline security headers on every response; HTML gets a strict CSP unless the handler set one.
-pub async fn security_headers(req: Request<Body>, next: Next) -> Response {
-    let mut resp = next.run(req).await;
+pub fn security_headers(mut resp: Response) -> Response {
     let h = resp.headers_mut();
     h.insert(
-        "x-content-type-options",
+        header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     let is_html = h
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
-        h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
             h.insert(
                 header::CONTENT_SECURITY_POLICY,

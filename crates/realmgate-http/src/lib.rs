@@ -26,7 +26,8 @@ pub fn router(app: App) -> Router {
         .merge(oidc::routes())
         .merge(pages::routes())
         .merge(admin::routes())
-        .layer(axum::middleware::from_fn(error::security_headers))
+        // A plain response map: no boxed service or future per request, unlike `from_fn`.
+        .layer(tower::util::MapResponseLayer::new(error::security_headers))
         .with_state(app)
 }
 
