@@ -65,6 +65,13 @@ impl App {
             .keys
             .get_or_try_insert_with(realm, self.load_keys(realm, Some(alg)))
             .await?;
+        if let Some(k) = keys.signer(alg) {
+            return Ok(k.clone());
+        }
+        // The wait was answered by another task's load (`realm_keys`), begun before this
+        // algorithm's key existed: load once more, ensuring the key.
+        let keys = self.load_keys(realm, Some(alg)).await?;
+        self.caches().keys.insert(realm.clone(), keys.clone());
         keys.signer(alg)
             .cloned()
             .ok_or_else(|| AppError::internal("no signing key after generation"))

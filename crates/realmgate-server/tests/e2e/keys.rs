@@ -48,6 +48,58 @@ async fn es256_and_eddsa_access_tokens_per_client_verify_against_the_jwks() {
     }
 }
 
+/// A new realm's first requests race to create its keys: JWKS reads (RS256, the realm default)
+/// and ES256 and EdDSA tokens at once. Every one answers, and every token verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_realms_first_tokens_and_jwks_reads_in_parallel_all_succeed() {
+    let w = world().await;
+    let mut clients = Vec::new();
+    for alg in ["ES256", "EdDSA"] {
+        let cid = format!("race-{}", alg.to_lowercase());
+        let (_, secret) = w
+            .app
+            .create_client(&w.realm, json!({ "clientId": cid, "serviceAccountsEnabled": true, "attributes": { "access.token.signed.response.alg": alg } }))
+            .await;
+        clients.push((cid, secret.unwrap()));
+    }
+    let token_url = w.app.endpoint(&w.realm, "token");
+    let certs_url = w.app.endpoint(&w.realm, "certs");
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let http = w.app.http.clone();
+        let (token_url, certs_url) = (token_url.clone(), certs_url.clone());
+        let (cid, secret) = clients[i % 2].clone();
+        tasks.spawn(async move {
+            if i % 3 == 0 {
+                let r = http.get(&certs_url).send().await.unwrap();
+                (r.status().as_u16(), None)
+            } else {
+                let r = http
+                    .post(&token_url)
+                    .basic_auth(&cid, Some(&secret))
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+                    .unwrap();
+                let status = r.status().as_u16();
+                let body: serde_json::Value = r.json().await.unwrap();
+                (status, body["access_token"].as_str().map(str::to_owned))
+            }
+        });
+    }
+    let mut tokens = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, token) = done.unwrap();
+        assert_eq!(status, 200);
+        tokens.extend(token);
+    }
+    assert_eq!(tokens.len(), 16);
+    let keys = jwks(&w).await;
+    for t in &tokens {
+        realmgate_crypto::verify_jwt(t, &keys).expect("verifies with the published JWKS");
+    }
+}
+
 #[tokio::test]
 async fn rotation_keeps_old_tokens_valid_and_publishes_next() {
     let w = world().await;
