@@ -37,7 +37,12 @@ impl App {
         }
         self.caches()
             .keys
-            .get_or_try_insert_with(realm, self.load_keys(realm, None))
+            .get_or_try_insert_with(realm, async {
+                // Not while this node generates one of the realm's keys (see `signer`).
+                let lock = self.key_lock(realm).await;
+                let _turn = lock.lock().await;
+                self.load_keys(realm, None).await
+            })
             .await
     }
 
@@ -54,27 +59,39 @@ impl App {
     }
 
     /// The active signer for `alg`, generating the realm's first key of that algorithm if needed.
+    ///
+    /// Generation and the store reads that build a realm's cached keys take turns on a per-realm
+    /// lock of this node. So no two requests here generate a key of the same algorithm, and a
+    /// view of the keys read before a generation committed never replaces the one read after it
+    /// (the JWKS would miss the key that signs). Other nodes drop their view on the
+    /// invalidation `load_keys` publishes.
     pub async fn signer(&self, realm: &RealmId, alg: SigAlg) -> Result<Arc<SigningKey>, AppError> {
         let keys = self.realm_keys(realm).await?;
         if let Some(k) = keys.signer(alg) {
             return Ok(k.clone());
         }
-        self.caches().keys.invalidate(realm);
-        let keys = self
-            .caches()
-            .keys
-            .get_or_try_insert_with(realm, self.load_keys(realm, Some(alg)))
-            .await?;
-        if let Some(k) = keys.signer(alg) {
-            return Ok(k.clone());
-        }
-        // The wait was answered by another task's load (`realm_keys`), begun before this
-        // algorithm's key existed: load once more, ensuring the key.
+        let lock = self.key_lock(realm).await;
+        let _turn = lock.lock().await;
         let keys = self.load_keys(realm, Some(alg)).await?;
         self.caches().keys.insert(realm.clone(), keys.clone());
         keys.signer(alg)
             .cloned()
             .ok_or_else(|| AppError::internal("no signing key after generation"))
+    }
+
+    /// The realm's key lock on this node (one per realm while it is in use).
+    async fn key_lock(&self, realm: &RealmId) -> Arc<tokio::sync::Mutex<()>> {
+        let made = self
+            .caches()
+            .key_locks
+            .get_or_try_insert_with(realm, async {
+                Ok::<_, std::convert::Infallible>(Arc::new(tokio::sync::Mutex::new(())))
+            })
+            .await;
+        match made {
+            Ok(lock) => lock,
+            Err(never) => match never {},
+        }
     }
 
     async fn load_keys(
@@ -102,6 +119,11 @@ impl App {
                 tx.insert_key(key).await?;
             }
             tx.commit().await?;
+            // Other nodes publish the new key in their JWKS now, not after their cache's TTL.
+            self.invalidate(crate::Invalidation::Keys {
+                realm: realm.clone(),
+            })
+            .await;
             stored = self.store().realm_read(realm).await?.keys().await?;
         }
         self.build_keys(realm, &stored)

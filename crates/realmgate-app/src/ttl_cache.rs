@@ -78,11 +78,14 @@ where
         );
     }
 
+    /// Drops the stored entry for `key`. A load in flight for it is left alone: quick_cache's
+    /// `remove` would also drop its placeholder, and the next caller would then start a second,
+    /// concurrent load of the same key (for a realm's keys, a second key generation).
     pub fn invalidate<Q>(&self, key: &Q)
     where
         Q: Hash + Equivalent<K> + ?Sized,
     {
-        self.entries.remove(key);
+        self.entries.remove_if(key, |_| true);
     }
 
     pub fn invalidate_all(&self) {
@@ -200,5 +203,32 @@ mod tests {
             assert_eq!(t.await.ok(), Some(Ok(7)));
         }
         assert_eq!(loads.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_invalidation_during_a_load_does_not_start_a_second_load() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let c: Arc<TtlCache<u32, u32>> = Arc::new(TtlCache::new(10, Duration::from_secs(60)));
+        let loads = Arc::new(AtomicU32::new(0));
+        let load = |c: Arc<TtlCache<u32, u32>>, loads: Arc<AtomicU32>| async move {
+            c.get_or_try_insert_with(&1, async {
+                loads.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok::<u32, ()>(7)
+            })
+            .await
+        };
+        let first = tokio::spawn(load(c.clone(), loads.clone()));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        c.invalidate(&1);
+        let second = tokio::spawn(load(c.clone(), loads.clone()));
+        assert_eq!(first.await.ok(), Some(Ok(7)));
+        assert_eq!(second.await.ok(), Some(Ok(7)));
+        assert_eq!(
+            loads.load(Ordering::SeqCst),
+            1,
+            "the second caller waited for the first load"
+        );
     }
 }

@@ -72,7 +72,8 @@ async fn a_new_realms_first_tokens_and_jwks_reads_in_parallel_all_succeed() {
         tasks.spawn(async move {
             if i % 3 == 0 {
                 let r = http.get(&certs_url).send().await.unwrap();
-                (r.status().as_u16(), None)
+                let status = r.status().as_u16();
+                (status, None, r.text().await.unwrap())
             } else {
                 let r = http
                     .post(&token_url)
@@ -83,14 +84,15 @@ async fn a_new_realms_first_tokens_and_jwks_reads_in_parallel_all_succeed() {
                     .unwrap();
                 let status = r.status().as_u16();
                 let body: serde_json::Value = r.json().await.unwrap();
-                (status, body["access_token"].as_str().map(str::to_owned))
+                let token = body["access_token"].as_str().map(str::to_owned);
+                (status, token, body.to_string())
             }
         });
     }
     let mut tokens = Vec::new();
     while let Some(done) = tasks.join_next().await {
-        let (status, token) = done.unwrap();
-        assert_eq!(status, 200);
+        let (status, token, body) = done.unwrap();
+        assert_eq!(status, 200, "{body}");
         tokens.extend(token);
     }
     assert_eq!(tokens.len(), 16);
