@@ -69,6 +69,9 @@ pub mod bytes_like {
     }
 }
 
+/// Key locks: realms sharing one only take turns when they load or write keys at the same time.
+const KEY_LOCKS: usize = 1024;
+
 #[derive(Clone)]
 pub struct App(Arc<Inner>);
 
@@ -81,6 +84,8 @@ pub(crate) struct Inner {
     pub config: AppConfig,
     pub caches: Caches,
     pub key_pool: crate::key_pool::KeyPool,
+    /// Per-realm turns for writing keys and reading them into the cache (see `App::signer`).
+    pub key_locks: crate::realm_cache::Striped<tokio::sync::Mutex<()>>,
 }
 
 impl App {
@@ -101,6 +106,7 @@ impl App {
             config,
             caches,
             key_pool: Default::default(),
+            key_locks: crate::realm_cache::Striped::new(KEY_LOCKS, |_| tokio::sync::Mutex::new(())),
         }))
     }
 
@@ -127,6 +133,10 @@ impl App {
     }
     pub(crate) fn caches(&self) -> &Caches {
         &self.0.caches
+    }
+    /// This node's lock for writing `realm`'s keys and reading them into the cache.
+    pub(crate) fn key_lock(&self, realm: &realmgate_domain::RealmId) -> &tokio::sync::Mutex<()> {
+        self.0.key_locks.of(realm)
     }
 
     /// Sweeps expired cache entries every [`crate::cache::PURGE_EVERY`] until the app is

@@ -31,8 +31,6 @@ pub struct Caches {
     /// checked out: a token presented again skips the signature verification (expiry and
     /// liveness are still checked every time). Dropped with the realm's keys.
     pub verified: RealmCache<String, Arc<realmgate_oidc::claims::AccessTokenClaims>>,
-    /// realm → the lock this node's key generations and key loads of the realm take turns on.
-    pub key_locks: TtlCache<RealmId, Arc<tokio::sync::Mutex<()>>>,
     /// When this node last wrote a session's `last_seen` for the refresh grant (a write throttle,
     /// not a copy of anything stored).
     pub touched: TtlCache<(RealmId, SessionId), i64>,
@@ -49,7 +47,6 @@ impl Caches {
             token_state: RealmCache::new(capacity.saturating_mul(4), SUBJECT_TTL),
             verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL),
             touched: TtlCache::new(capacity, SUBJECT_TTL),
-            key_locks: TtlCache::new(capacity, SUBJECT_TTL),
         }
     }
 
@@ -143,7 +140,6 @@ impl Caches {
         self.token_state.purge_expired();
         self.verified.purge_expired();
         self.touched.purge_expired();
-        self.key_locks.purge_expired();
     }
 
     /// After notifications may have been lost: drop everything.

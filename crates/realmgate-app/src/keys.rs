@@ -39,8 +39,7 @@ impl App {
             .keys
             .get_or_try_insert_with(realm, async {
                 // Not while this node generates one of the realm's keys (see `signer`).
-                let lock = self.key_lock(realm).await;
-                let _turn = lock.lock().await;
+                let _turn = self.key_lock(realm).lock().await;
                 self.load_keys(realm, None).await
             })
             .await
@@ -60,8 +59,8 @@ impl App {
 
     /// The active signer for `alg`, generating the realm's first key of that algorithm if needed.
     ///
-    /// Generation and the store reads that build a realm's cached keys take turns on a per-realm
-    /// lock of this node. So no two requests here generate a key of the same algorithm, and a
+    /// Generation, rotation and the store reads that build a realm's cached keys take turns on a
+    /// per-realm lock of this node (`App::key_lock`). So no two requests here generate a key of the same algorithm, and a
     /// view of the keys read before a generation committed never replaces the one read after it
     /// (the JWKS would miss the key that signs). Other nodes drop their view on the
     /// invalidation `load_keys` publishes.
@@ -70,28 +69,12 @@ impl App {
         if let Some(k) = keys.signer(alg) {
             return Ok(k.clone());
         }
-        let lock = self.key_lock(realm).await;
-        let _turn = lock.lock().await;
+        let _turn = self.key_lock(realm).lock().await;
         let keys = self.load_keys(realm, Some(alg)).await?;
         self.caches().keys.insert(realm.clone(), keys.clone());
         keys.signer(alg)
             .cloned()
             .ok_or_else(|| AppError::internal("no signing key after generation"))
-    }
-
-    /// The realm's key lock on this node (one per realm while it is in use).
-    async fn key_lock(&self, realm: &RealmId) -> Arc<tokio::sync::Mutex<()>> {
-        let made = self
-            .caches()
-            .key_locks
-            .get_or_try_insert_with(realm, async {
-                Ok::<_, std::convert::Infallible>(Arc::new(tokio::sync::Mutex::new(())))
-            })
-            .await;
-        match made {
-            Ok(lock) => lock,
-            Err(never) => match never {},
-        }
     }
 
     async fn load_keys(
@@ -187,6 +170,8 @@ impl App {
     pub async fn rotate_keys(&self, realm: &RealmId, alg: SigAlg) -> Result<(), AppError> {
         let spare_active = self.new_stored_key(realm, alg, KeyStatus::Active).await?;
         let next = self.new_stored_key(realm, alg, KeyStatus::Next).await?;
+        // A load of the keys on this node reads before or after this rotation, never during.
+        let _turn = self.key_lock(realm).lock().await;
         let mut tx = self.store().realm(realm).await?;
         let keys = tx.keys().await?;
         let mine: Vec<&StoredKey> = keys.iter().filter(|k| k.alg == alg.as_str()).collect();

@@ -1,11 +1,11 @@
 //! [`RealmCache`]: a bounded cache of per-realm entries that can drop all of one realm's entries
 //! in O(1).
 //!
-//! Dropping a realm's entries one by one would mean finding them; moka's `invalidate_entries_if`
+//! Dropping a realm's entries one by one would mean finding them. moka's `invalidate_entries_if`
 //! (used before) kept each predicate until a background scan had visited every entry, and every
 //! read meanwhile tested its entry against every pending predicate, so provisioning 100,000
-//! realms made reads pay for a long list of them. Here a realm's entries carry a stamp instead: the value of the realm's slot in a
-//! fixed array of counters when they were loaded. Dropping a realm's entries bumps its slot;
+//! realms made reads pay for a long list of them. Here a realm's entries carry a stamp instead:
+//! the value of the realm's slot in a fixed array of counters when they were loaded. Dropping a realm's entries bumps its slot;
 //! entries with an older stamp are misses and are replaced when loaded again.
 //!
 //! Realms share slots (the array has a fixed size), so a bump also turns some other realms'
@@ -21,27 +21,35 @@ use std::time::Duration;
 /// Slots per cache: 4,096 × 8 bytes. A realm-wide drop reloads 1/4,096 of the other realms.
 const SLOTS: usize = 4096;
 
-/// Per-realm stamps, compared when an entry is read.
-struct Stamps {
-    slots: Box<[AtomicU64]>,
+/// A fixed array of `T`s, one picked per realm by hash: per-realm state whose size does not grow
+/// with the number of realms (realms share slots). Used for the stamps here and for the key
+/// locks (`crate::keys`).
+pub(crate) struct Striped<T> {
+    slots: Box<[T]>,
     hasher: std::hash::RandomState,
 }
 
-impl Stamps {
-    fn new() -> Self {
+impl<T> Striped<T> {
+    pub(crate) fn new(n: usize, make: impl FnMut(usize) -> T) -> Self {
         Self {
-            slots: (0..SLOTS).map(|_| AtomicU64::new(0)).collect(),
+            slots: (0..n.max(1)).map(make).collect(),
             hasher: std::hash::RandomState::new(),
         }
     }
 
-    fn slot(&self, realm: &RealmId) -> &AtomicU64 {
+    pub(crate) fn of(&self, realm: &RealmId) -> &T {
         let h = self.hasher.hash_one(realm.as_str());
-        // SLOTS is a power of two; the modulo keeps the index in bounds either way.
-        let i = (h as usize) % SLOTS;
+        let i = (h as usize) % self.slots.len();
         &self.slots[i]
     }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter()
+    }
 }
+
+/// Per-realm stamps, compared when an entry is read.
+type Stamps = Striped<AtomicU64>;
 
 #[derive(Clone)]
 struct Stamped<V> {
@@ -68,14 +76,14 @@ where
     pub fn new(capacity: u64, ttl: Duration) -> Self {
         Self {
             entries: TtlCache::new(capacity, ttl),
-            stamps: Stamps::new(),
+            stamps: Striped::new(SLOTS, |_| AtomicU64::new(0)),
         }
     }
 
     /// The realm's current stamp. Read it before loading what will be inserted, so an
     /// invalidation that races with the load makes the inserted entry a miss.
     pub fn stamp(&self, realm: &RealmId) -> Stamp {
-        Stamp(self.stamps.slot(realm).load(Ordering::Acquire))
+        Stamp(self.stamps.of(realm).load(Ordering::Acquire))
     }
 
     /// The entry, unless it is absent, expired, or older than the realm's last invalidation.
@@ -107,7 +115,7 @@ where
     /// Drops every entry of `realm` (and, through the shared slot, makes a few other realms'
     /// entries reload).
     pub fn forget_realm(&self, realm: &RealmId) {
-        self.stamps.slot(realm).fetch_add(1, Ordering::AcqRel);
+        self.stamps.of(realm).fetch_add(1, Ordering::AcqRel);
     }
 
     /// Drops the entries past their TTL.
@@ -118,7 +126,7 @@ where
     /// Drops everything, including what a load in flight will insert (every slot moves on, so
     /// stamps read before this are stale). Rare: after notifications may have been lost.
     pub fn invalidate_all(&self) {
-        for slot in self.stamps.slots.iter() {
+        for slot in self.stamps.iter() {
             slot.fetch_add(1, Ordering::AcqRel);
         }
         self.entries.invalidate_all();
@@ -170,7 +178,7 @@ mod tests {
         let c = cache();
         let a = RealmId::new();
         let b = std::iter::repeat_with(RealmId::new)
-            .find(|b| !std::ptr::eq(c.stamps.slot(&a), c.stamps.slot(b)))
+            .find(|b| !std::ptr::eq(c.stamps.of(&a), c.stamps.of(b)))
             .expect("a realm in another slot");
         c.insert(key(&b, "x"), c.stamp(&b), 7);
         c.forget_realm(&a);

@@ -23,20 +23,27 @@ async fn jwks(w: &World) -> Vec<realmgate_crypto::VerifyingKey> {
         .collect()
 }
 
+/// A confidential client with service accounts whose access tokens are signed with `alg`: its
+/// clientId and secret.
+async fn service_client(w: &World, alg: &str) -> (String, String) {
+    let cid = format!("svc-{}", alg.to_lowercase());
+    let (_, secret) = w
+        .app
+        .create_client(&w.realm, json!({ "clientId": cid, "serviceAccountsEnabled": true, "attributes": { "access.token.signed.response.alg": alg } }))
+        .await;
+    (cid, secret.unwrap())
+}
+
 #[tokio::test]
 async fn es256_and_eddsa_access_tokens_per_client_verify_against_the_jwks() {
     let w = world().await;
     for alg in ["ES256", "EdDSA"] {
-        let cid = format!("svc-{}", alg.to_lowercase());
-        let (_, secret) = w
-            .app
-            .create_client(&w.realm, json!({ "clientId": cid, "serviceAccountsEnabled": true, "attributes": { "access.token.signed.response.alg": alg } }))
-            .await;
+        let (cid, secret) = service_client(&w, alg).await;
         let (status, _, body) = w
             .app
             .post_form(
                 &w.app.endpoint(&w.realm, "token"),
-                Some((&cid, secret.as_deref().unwrap())),
+                Some((&cid, &secret)),
                 &[("grant_type", "client_credentials")],
             )
             .await;
@@ -53,15 +60,10 @@ async fn es256_and_eddsa_access_tokens_per_client_verify_against_the_jwks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_realms_first_tokens_and_jwks_reads_in_parallel_all_succeed() {
     let w = world().await;
-    let mut clients = Vec::new();
-    for alg in ["ES256", "EdDSA"] {
-        let cid = format!("race-{}", alg.to_lowercase());
-        let (_, secret) = w
-            .app
-            .create_client(&w.realm, json!({ "clientId": cid, "serviceAccountsEnabled": true, "attributes": { "access.token.signed.response.alg": alg } }))
-            .await;
-        clients.push((cid, secret.unwrap()));
-    }
+    let clients = [
+        service_client(&w, "ES256").await,
+        service_client(&w, "EdDSA").await,
+    ];
     let token_url = w.app.endpoint(&w.realm, "token");
     let certs_url = w.app.endpoint(&w.realm, "certs");
     let mut tasks = tokio::task::JoinSet::new();
