@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cli::Store;
 use crate::process;
+use crate::tempdir::TempDir;
 
 /// The cargo that runs xtask (`$CARGO`), in the repository root.
 fn cargo(root: &Path) -> Command {
@@ -126,6 +127,14 @@ pub fn test(root: &Path, runner: Runner, store: &TestStore<'_>, extra: &[String]
     if std::env::var_os("RUST_BACKTRACE").is_none() {
         cmd.env("RUST_BACKTRACE", "1");
     }
+    // The tests' scratch files (SQLite stores, peers' files) live in one directory per pass,
+    // deleted when the pass ends whatever its outcome, so repeated runs never fill the disk.
+    let scratch = TempDir::create(std::env::temp_dir().join(format!(
+        "realmgate-test-{}-{}",
+        store.store(),
+        std::process::id()
+    )))?;
+    cmd.env("TMPDIR", scratch.path());
     println!(
         "xtask: REALMGATE_TEST_STORE={}{}",
         store.store(),
@@ -135,5 +144,7 @@ pub fn test(root: &Path, runner: Runner, store: &TestStore<'_>, extra: &[String]
                 format!(" REALMGATE_TEST_DATABASE_URL={database_url}"),
         }
     );
-    process::run(&mut cmd).with_context(|| format!("Rust tests failed against {}", store.store()))
+    let outcome = process::run(&mut cmd);
+    drop(scratch);
+    outcome.with_context(|| format!("Rust tests failed against {}", store.store()))
 }

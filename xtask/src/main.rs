@@ -5,6 +5,7 @@
 mod cargo;
 mod cli;
 mod conformance;
+mod disk;
 mod interrupt;
 mod layering;
 mod net;

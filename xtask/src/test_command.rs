@@ -8,7 +8,7 @@ use crate::cargo::{self, Runner, TestStore};
 use crate::cli::{Store, TestOptions};
 use crate::postgres::Postgres;
 use crate::summary::Summary;
-use crate::{conformance, interrupt, layering, paths, system};
+use crate::{conformance, disk, interrupt, layering, paths, system};
 
 const SYSTEM: &str = "system-packages";
 const FMT: &str = "fmt";
@@ -57,7 +57,8 @@ fn plan(options: &TestOptions) -> Vec<(&'static str, Option<Store>)> {
 fn run_stages(root: &Path, options: &TestOptions, summary: &mut Summary) {
     if summary
         .run(SYSTEM, None, || {
-            system::ensure_packages(system::SYSTEM_PACKAGES)
+            system::ensure_packages(system::SYSTEM_PACKAGES)?;
+            disk::ensure_free_space(&[root, &std::env::temp_dir()])
         })
         .is_none()
     {
