@@ -129,11 +129,7 @@ pub fn test(root: &Path, runner: Runner, store: &TestStore<'_>, extra: &[String]
     }
     // The tests' scratch files (SQLite stores, peers' files) live in one directory per pass,
     // deleted when the pass ends whatever its outcome, so repeated runs never fill the disk.
-    let scratch = TempDir::create(std::env::temp_dir().join(format!(
-        "realmgate-test-{}-{}",
-        store.store(),
-        std::process::id()
-    )))?;
+    let scratch = TempDir::for_this_run(&format!("realmgate-test-{}-", store.store()))?;
     cmd.env("TMPDIR", scratch.path());
     println!(
         "xtask: REALMGATE_TEST_STORE={}{}",

@@ -385,7 +385,7 @@ fn reap_stale(xtask_dir: &Path, bins: &PgBins, as_postgres_user: bool) {
             else {
                 continue;
             };
-            if xtask_alive(pid) {
+            if process::xtask_alive(pid) {
                 continue;
             }
             let path = entry.path();
@@ -401,18 +401,4 @@ fn reap_stale(xtask_dir: &Path, bins: &PgBins, as_postgres_user: bool) {
             }
         }
     }
-}
-
-/// Whether `pid` is a live (not zombie) xtask process.
-fn xtask_alive(pid: u32) -> bool {
-    // /proc/<pid>/stat is `pid (comm) state ...`; comm may contain spaces.
-    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let Some((head, tail)) = stat.rsplit_once(')') else {
-        return false;
-    };
-    let comm = head.split_once('(').map_or("", |(_, comm)| comm);
-    let zombie = tail.trim_start().starts_with('Z');
-    comm == "xtask" && !zombie
 }

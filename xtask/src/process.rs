@@ -1,6 +1,7 @@
 //! Running child processes loudly: every command is echoed, failures carry
 //! the command line and exit status, and Ctrl-C stops the child.
 
+use std::fs;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
@@ -94,4 +95,18 @@ pub fn run_captured(cmd: &mut Command) -> Result<String> {
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Whether `pid` is a live (not zombie) xtask process.
+pub fn xtask_alive(pid: u32) -> bool {
+    // /proc/<pid>/stat is `pid (comm) state ...`; comm may contain spaces.
+    let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let Some((head, tail)) = stat.rsplit_once(')') else {
+        return false;
+    };
+    let comm = head.split_once('(').map_or("", |(_, comm)| comm);
+    let zombie = tail.trim_start().starts_with('Z');
+    comm == "xtask" && !zombie
 }
