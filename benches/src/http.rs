@@ -1,5 +1,6 @@
 //! The load generator's HTTP clients, behind one small interface so they can be compared
-//! (`--client`): by default each worker owns one keep-alive connection (`conn.rs`); `hyper` shares
+//! (`--client`): by default each worker owns one keep-alive connection that it speaks HTTP/1.1
+//! on directly (`raw.rs`), or through hyper's low-level client (`conn.rs`); `hyper` shares
 //! hyper's pooled client and `reqwest` a reqwest client between the workers. Setup and
 //! provisioning always go through the shared client ([`Http`]); a worker sends through its
 //! [`Client`]. Requests are pre-built per realm (parsed URIs, header values, static bodies) to
@@ -19,11 +20,15 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::conn::Conn;
+use crate::raw::Raw;
 
 /// Which HTTP client drives the traffic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ClientKind {
+    /// One keep-alive HTTP/1.1 connection per worker, spoken directly (`raw.rs`): no
+    /// connection task, no pool.
+    Raw,
     /// One keep-alive HTTP/1.1 connection per worker (hyper's low-level client): no pool.
     Conn,
     /// hyper_util's pooled client, shared by the workers.
@@ -35,7 +40,8 @@ pub enum ClientKind {
 impl ClientKind {
     pub fn name(self) -> &'static str {
         match self {
-            ClientKind::Conn => "conn (one connection per worker)",
+            ClientKind::Raw => "raw (one connection per worker, HTTP/1.1 written directly)",
+            ClientKind::Conn => "conn (one connection per worker, hyper's low-level client)",
             ClientKind::Hyper => "hyper (pooled)",
             ClientKind::Reqwest => "reqwest",
         }
@@ -170,8 +176,8 @@ pub(crate) async fn read(resp: Response<Incoming>) -> Result<Resp, SendError> {
 #[derive(Clone)]
 pub struct Http {
     pool: Pool,
-    /// `--client conn`: workers get a connection of their own.
-    own_conns: bool,
+    /// The workers' client: with `raw` and `conn` each worker gets a connection of its own.
+    kind: ClientKind,
 }
 
 #[derive(Clone)]
@@ -183,7 +189,7 @@ enum Pool {
 impl Http {
     pub fn new(kind: ClientKind, max_idle: usize) -> Result<Self> {
         let pool = match kind {
-            ClientKind::Conn | ClientKind::Hyper => {
+            ClientKind::Raw | ClientKind::Conn | ClientKind::Hyper => {
                 let mut conn = HttpConnector::new();
                 conn.set_nodelay(true);
                 Pool::Hyper(
@@ -204,18 +210,15 @@ impl Http {
                     .build()?,
             ),
         };
-        Ok(Self {
-            pool,
-            own_conns: kind == ClientKind::Conn,
-        })
+        Ok(Self { pool, kind })
     }
 
     /// The client one worker sends through.
     pub fn worker(&self) -> Client {
-        if self.own_conns {
-            Client::Own(Conn::default())
-        } else {
-            Client::Shared(self.clone())
+        match self.kind {
+            ClientKind::Raw => Client::Raw(Raw::default()),
+            ClientKind::Conn => Client::Own(Conn::default()),
+            ClientKind::Hyper | ClientKind::Reqwest => Client::Shared(self.clone()),
         }
     }
 
@@ -290,6 +293,8 @@ fn reqwest_error(e: reqwest::Error) -> SendError {
 
 /// What one worker sends its requests through.
 pub enum Client {
+    /// Its own keep-alive connection, spoken directly (`--client raw`).
+    Raw(Raw),
     /// Its own keep-alive connection (`--client conn`).
     Own(Conn),
     /// The shared client.
@@ -299,6 +304,7 @@ pub enum Client {
 impl Client {
     pub async fn send(&mut self, req: Req<'_>) -> Result<Resp, SendError> {
         match self {
+            Client::Raw(c) => c.send(req).await,
             Client::Own(c) => c.send(req).await,
             Client::Shared(h) => h.send(req).await,
         }

@@ -17,6 +17,7 @@ mod curve;
 mod http;
 mod pace;
 mod provision;
+mod raw;
 mod report;
 mod scenario;
 mod server;
@@ -141,10 +142,11 @@ pub struct Args {
     zipf: bool,
     #[arg(long, default_value_t = 1.0)]
     zipf_exponent: f64,
-    /// HTTP client of the load generator's workers: `conn`, one keep-alive connection per
-    /// worker (the least CPU per request); `hyper`, hyper's pooled client; `reqwest`. Setup and
-    /// provisioning use hyper's pooled client (reqwest with `reqwest`).
-    #[arg(long, value_enum, default_value = "conn")]
+    /// HTTP client of the load generator's workers: `raw`, one keep-alive connection per worker
+    /// spoken directly (the least CPU per request); `conn`, the same through hyper's low-level
+    /// client; `hyper`, hyper's pooled client; `reqwest`. Setup and provisioning use hyper's
+    /// pooled client (reqwest with `reqwest`).
+    #[arg(long, value_enum, default_value = "raw")]
     client: ClientKind,
     /// Load-generator runtime threads (1: a current-thread runtime). On the 2-core machine 2
     /// gave ~35% more client-credentials throughput than 1 (docs/performance.md).

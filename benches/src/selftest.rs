@@ -1,7 +1,7 @@
 //! The load bench in test mode: tiny runs against an in-process server on the test store, which
 //! must finish without a single error and write their JSON and Markdown reports: a two-step
-//! curve with every scenario in a closed loop (the default `conn` client), the same curve at a
-//! fixed rate (open loop), and the shared `hyper` and `reqwest` clients.
+//! curve with every scenario in a closed loop (the default `raw` client), the same curve at a
+//! fixed rate (open loop), and the other clients: `conn` and the shared `hyper` and `reqwest`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -85,7 +85,7 @@ async fn tiny_curve_with_every_scenario_has_no_errors() {
         "0.1",
     ])
     .await;
-    assert_eq!(report["client"], "conn");
+    assert_eq!(report["client"], "raw");
     assert_eq!(report["rate_per_s"], Value::Null);
     assert!(md.contains("closed loop, 4 workers"), "{md}");
     assert_no_errors(&report);
@@ -188,10 +188,10 @@ async fn fixed_rate_curve_achieves_the_rate() {
     );
 }
 
-/// The shared clients still drive every kind of request (the code flow included).
+/// The other clients still drive every kind of request (the code flow included).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shared_clients_have_no_errors() {
-    for client in ["hyper", "reqwest"] {
+async fn other_clients_have_no_errors() {
+    for client in ["conn", "hyper", "reqwest"] {
         let (report, _) = bench(&[
             "--realms",
             "2",
