@@ -120,6 +120,16 @@ async fn tiny_curve_with_every_scenario_has_no_errors() {
             ]
         );
     }
+    // The login ceiling was measured with every core verifying at once, and the report puts the
+    // logins of the password scenario against it.
+    let argon2 = &report["argon2"];
+    assert!(argon2["ceiling_per_s"].as_f64().unwrap() > 0.0, "{argon2}");
+    assert!(
+        argon2["cores_times_one_per_s"].as_f64().unwrap() > 0.0,
+        "{argon2}"
+    );
+    assert!(md.contains("one per core at once: **ceiling"), "{md}");
+    assert!(md.contains("of the argon2id ceiling"), "{md}");
     let curve = &report["curve"];
     assert_eq!(curve["steps"], serde_json::json!([2, 5]));
     let code = curve["rows"]
