@@ -15,9 +15,8 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::HeaderValue;
 use hyper::http::uri::Authority;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
-use crate::http::{REQUEST_TIMEOUT, Req, Resp, SendError, read};
+use crate::http::{REQUEST_TIMEOUT, Req, Resp, SendError, connect_tcp, read, transport};
 
 /// One keep-alive connection and the `Host` its requests carry.
 #[derive(Default)]
@@ -29,10 +28,6 @@ struct Open {
     authority: Authority,
     host: HeaderValue,
     sender: SendRequest<Full<Bytes>>,
-}
-
-fn transport(what: &str, e: impl std::fmt::Display) -> SendError {
-    SendError::Transport(format!("{what}: {e}"))
 }
 
 impl Conn {
@@ -85,17 +80,7 @@ impl Conn {
 }
 
 async fn connect(authority: &Authority) -> Result<Open, SendError> {
-    let port = authority.port_u16().unwrap_or(80);
-    let host = authority
-        .host()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let stream = TcpStream::connect((host, port))
-        .await
-        .map_err(|e| transport("connect", e))?;
-    stream
-        .set_nodelay(true)
-        .map_err(|e| transport("nodelay", e))?;
+    let stream = connect_tcp(authority).await?;
     let (mut sender, connection) = http1::handshake(TokioIo::new(stream))
         .await
         .map_err(|e| transport("handshake", e))?;
@@ -115,17 +100,17 @@ async fn connect(authority: &Authority) -> Result<Open, SendError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
     use crate::http::Endpoint;
 
-    /// Reads one request (head and `Content-Length` body) as text.
-    async fn read_request(s: &mut TcpStream) -> String {
+    /// Reads one request (head and `Content-Length` body) as text (also for `raw`'s tests).
+    pub(crate) async fn read_request(s: &mut TcpStream) -> String {
         let mut buf = Vec::new();
         let mut chunk = [0u8; 1024];
         loop {

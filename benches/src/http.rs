@@ -14,6 +14,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::HeaderMap;
 use hyper::body::Incoming;
 use hyper::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST, HeaderValue};
+use hyper::http::uri::Authority;
 use hyper::{Method, Request, Response, Uri};
 use hyper_util::client::legacy::Client as Pooled;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -77,6 +78,28 @@ pub struct Resp {
 pub enum SendError {
     Timeout,
     Transport(String),
+}
+
+/// A transport error: what failed, and why.
+pub(crate) fn transport(what: &str, e: impl std::fmt::Display) -> SendError {
+    SendError::Transport(format!("{what}: {e}"))
+}
+
+/// A new `TCP_NODELAY` connection to `authority` (port 80 when it names none), for a worker's
+/// own connection (`--client raw|conn`).
+pub(crate) async fn connect_tcp(authority: &Authority) -> Result<tokio::net::TcpStream, SendError> {
+    let port = authority.port_u16().unwrap_or(80);
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let stream = tokio::net::TcpStream::connect((host, port))
+        .await
+        .map_err(|e| transport("connect", e))?;
+    stream
+        .set_nodelay(true)
+        .map_err(|e| transport("nodelay", e))?;
+    Ok(stream)
 }
 
 impl SendError {

@@ -19,7 +19,7 @@ use hyper::http::uri::Authority;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::http::{REQUEST_TIMEOUT, Req, Resp, SendError};
+use crate::http::{REQUEST_TIMEOUT, Req, Resp, SendError, connect_tcp, transport};
 
 /// Most response headers read; more is an error.
 const MAX_HEADERS: usize = 32;
@@ -37,10 +37,6 @@ pub struct Raw {
 struct Open {
     authority: Authority,
     tcp: TcpStream,
-}
-
-fn transport(what: &str, e: impl std::fmt::Display) -> SendError {
-    SendError::Transport(format!("{what}: {e}"))
 }
 
 /// How an exchange on a kept connection failed: before any byte of an answer arrived (the
@@ -327,18 +323,9 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
 }
 
 async fn connect(authority: &Authority) -> Result<Open, SendError> {
-    let port = authority.port_u16().unwrap_or(80);
-    let host = authority
-        .host()
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let tcp = TcpStream::connect((host, port))
-        .await
-        .map_err(|e| transport("connect", e))?;
-    tcp.set_nodelay(true).map_err(|e| transport("nodelay", e))?;
     Ok(Open {
         authority: authority.clone(),
-        tcp,
+        tcp: connect_tcp(authority).await?,
     })
 }
 

@@ -1,36 +1,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use super::*;
+use crate::conn::tests::read_request;
 use crate::http::Endpoint;
-
-/// Reads one request (head and `Content-Length` body) as text.
-async fn read_request(s: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    loop {
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let len = text
-                .lines()
-                .find_map(|l| {
-                    l.to_ascii_lowercase()
-                        .strip_prefix("content-length: ")?
-                        .parse()
-                        .ok()
-                })
-                .unwrap_or(0usize);
-            if buf.len() >= end + 4 + len {
-                return text;
-            }
-        }
-        let n = s.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "the client closed mid-request");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
 
 /// Writes `bytes` in pieces of `step` bytes, flushing each, so the client reads it in parts.
 async fn write_in_pieces(s: &mut TcpStream, bytes: &[u8], step: usize) {
