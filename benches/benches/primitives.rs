@@ -1,5 +1,7 @@
 //! Micro-benchmarks of the primitives on Realmgate's hot paths: JWT signing and verification per
-//! algorithm, signing-key generation, argon2id at OWASP parameters, token hashing, PKCE and master-key sealing.
+//! algorithm, signing-key generation, argon2id at OWASP parameters, token hashing, PKCE and
+//! master-key sealing, and two of the app's own steps without HTTP: resolving a realm's context
+//! by name, and minting a client-credentials token end to end.
 //!
 //! `cargo bench -p realmgate-benches --bench primitives` (a few minutes on 2 cores). Under
 //! `cargo test --all-targets` criterion runs each benchmark once (`--test` mode).
@@ -19,6 +21,7 @@ use realmgate_crypto::{
     MasterKey, PasswordHasher, PasswordParams, SigAlg, SigningKey, hash_password_blocking,
     pkce_s256, random_token, token_hash, verify_jwt,
 };
+use realmgate_testkit::TestApp;
 use serde_json::{Value, json};
 
 /// A realistic access token claim set (16 claims), as the token endpoint issues for a user.
@@ -250,5 +253,79 @@ fn master_key(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, jwt, keygen, argon2id, hashing, master_key);
+criterion_group!(
+    benches, jwt, keygen, argon2id, hashing, master_key, app_paths
+);
 criterion_main!(benches);
+
+/// The app's steps on every token request, without HTTP, on a real server's app (embedded store,
+/// caches warm): `realm_context` resolves a realm's name to its cached context (what every
+/// request under `/realms/{realm}` does first), and `client_credentials_token` is the whole
+/// grant — Basic client authentication against the cached client, scopes, role claims, the
+/// claims and one signature — as the token endpoint runs it. Each sample runs its iterations in
+/// one `block_on`, so the runtime's entry is not counted.
+fn app_paths(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (test, realm, basic) = rt.block_on(async {
+        let test = TestApp::spawn().await;
+        let realm = test.create_realm("bench").await;
+        let secret = "bench-secret-0123456789";
+        test.create_client(
+            &realm,
+            json!({
+                "clientId": "svc",
+                "publicClient": false,
+                "serviceAccountsEnabled": true,
+                "secret": secret,
+                "attributes": { "access.token.signed.response.alg": "ES256" }
+            }),
+        )
+        .await;
+        let basic = format!(
+            "Basic {}",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("svc:{secret}")
+            )
+        );
+        (test, realm, basic)
+    });
+    let app = test.app();
+    let form = || vec![("grant_type".to_owned(), "client_credentials".to_owned())];
+    // Warm the caches (and generate the realm's ES256 key) once.
+    let ctx = rt.block_on(app.realm(&realm)).unwrap();
+    rt.block_on(app.token(&ctx, Some(&basic), form(), None))
+        .unwrap();
+
+    let mut g = c.benchmark_group("app");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("realm_context", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    black_box(app.realm(black_box(&realm)).await.unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    });
+    g.bench_function("client_credentials_token/ES256", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    let out = app.token(&ctx, Some(&basic), form(), None).await.unwrap();
+                    black_box(out.access_token);
+                }
+                start.elapsed()
+            })
+        });
+    });
+    g.finish();
+    rt.block_on(test.stop());
+}

@@ -87,6 +87,15 @@ impl TestApp {
         })
     }
 
+    /// The server's app, for benchmarks and tests that call use cases without HTTP.
+    pub fn app(&self) -> &realmgate_app::App {
+        &self
+            .server
+            .as_ref()
+            .expect("the server runs until stop()")
+            .app
+    }
+
     pub fn clock_now(&self) -> i64 {
         self.clock.now()
     }
