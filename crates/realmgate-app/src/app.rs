@@ -86,6 +86,8 @@ pub(crate) struct Inner {
     pub key_pool: crate::key_pool::KeyPool,
     /// Per-realm turns for writing keys and reading them into the cache (see `App::signer`).
     pub key_locks: crate::realm_cache::Striped<tokio::sync::Mutex<()>>,
+    /// This process's id among the nodes sharing the store, on the invalidations it publishes.
+    pub node_id: String,
 }
 
 impl App {
@@ -107,6 +109,7 @@ impl App {
             caches,
             key_pool: Default::default(),
             key_locks: crate::realm_cache::Striped::new(KEY_LOCKS, |_| tokio::sync::Mutex::new(())),
+            node_id: uuid::Uuid::new_v4().simple().to_string(),
         }))
     }
 
@@ -127,6 +130,9 @@ impl App {
     }
     pub(crate) fn key_pool(&self) -> &crate::key_pool::KeyPool {
         &self.0.key_pool
+    }
+    pub(crate) fn node_id(&self) -> &str {
+        &self.0.node_id
     }
     pub(crate) fn refresh_key(&self) -> &realmgate_crypto::RefreshTokenKey {
         &self.0.refresh_key

@@ -175,3 +175,64 @@ async fn a_load_that_raced_with_a_revocation_is_not_cached() {
     a.caches().token_state.insert(key.clone(), fresh, false);
     assert_eq!(a.caches().token_state.get(&key), Some(false));
 }
+
+/// A node skips its own invalidations when they come back (it applied them when it published),
+/// so what it cached since stays; another node applies them, and so does every node for a
+/// payload without a node id (published by a node from before ids).
+#[tokio::test]
+async fn a_node_skips_its_own_invalidations_and_applies_the_others() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let master = MasterKey::generate();
+    let (a, b) = (node(&store, &master), node(&store, &master));
+    let mut sub = store.subscribe().await.unwrap();
+    let inv = Invalidation::Keys {
+        realm: realmgate_domain::RealmId("r-1".into()),
+    };
+    a.invalidate(inv.clone()).await;
+    let payload = tokio::time::timeout(Duration::from_secs(10), sub.recv())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.received(&payload).unwrap(), None, "{payload}");
+    assert_eq!(
+        b.received(&payload).unwrap(),
+        Some(inv.clone()),
+        "{payload}"
+    );
+    let legacy = serde_json::to_string(&inv).unwrap();
+    assert_eq!(a.received(&legacy).unwrap(), Some(inv.clone()));
+    assert!(a.received("{not json").is_err());
+
+    // End to end: A drops and reloads a realm's keys, publishing the change; once a later
+    // change of B's has reached A, A's echo has too, and A's reloaded keys are still cached.
+    a.spawn_invalidation_listener().await.unwrap();
+    let realm = a
+        .create_realm(RealmInput {
+            name: Some("echo".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    a.invalidate(Invalidation::Keys {
+        realm: realm.id.clone(),
+    })
+    .await;
+    let keys = a.realm_keys(&realm.id).await.unwrap();
+    let marker = realmgate_domain::RealmId("marker".into());
+    a.caches().keys.insert(marker.clone(), keys.clone());
+    b.invalidate(Invalidation::Keys {
+        realm: marker.clone(),
+    })
+    .await;
+    until("A applies B's later invalidation", async || {
+        a.caches().keys.get(&marker).is_none()
+    })
+    .await;
+    let cached = a
+        .caches()
+        .keys
+        .get(&realm.id)
+        .expect("A's reloaded keys are still cached");
+    assert!(Arc::ptr_eq(&cached, &keys));
+}
