@@ -10,11 +10,17 @@ use crate::ttl_cache::TtlCache;
 use realmgate_domain::{RealmId, SessionId, User, UserId};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 pub struct Caches {
-    /// realm name → context.
+    /// realm name → context. Insert through [`Caches::insert_realm`] with a
+    /// [`Caches::realm_stamp`] read before the load.
     pub realms: TtlCache<String, Arc<RealmCtx>>,
+    /// Bumped by every realm invalidation: a realm context loaded across one is not cached. One
+    /// counter for all realms (realm changes are admin operations, rare next to reads), so a
+    /// change makes loads of other realms in flight at that moment go uncached once.
+    realms_stamp: AtomicU64,
     /// (realm, clientId) → client with its secret opened.
     pub clients: RealmCache<String, Arc<ClientCtx>>,
     /// realm → signing keys and the serialised JWKS.
@@ -40,6 +46,7 @@ impl Caches {
     pub fn new(capacity: u64) -> Self {
         Self {
             realms: TtlCache::new(capacity, SAFETY_TTL),
+            realms_stamp: AtomicU64::new(0),
             clients: RealmCache::new(capacity, SAFETY_TTL),
             keys: TtlCache::new(capacity, SAFETY_TTL),
             roles: RealmCache::new(capacity, SAFETY_TTL),
@@ -59,12 +66,26 @@ impl Caches {
 
     /// Drops everything cached for a realm (rename, delete, settings change).
     pub fn forget_realm(&self, name: &str, id: &RealmId) {
+        self.realms_stamp.fetch_add(1, Ordering::AcqRel);
         self.realms.invalidate(name);
         self.keys.invalidate(id);
         self.clients.forget_realm(id);
         self.forget_roles(id);
         self.forget_subjects(id);
         self.forget_verified(id);
+    }
+
+    /// Read before loading a realm context from the store (see [`Caches::insert_realm`]).
+    pub fn realm_stamp(&self) -> u64 {
+        self.realms_stamp.load(Ordering::Acquire)
+    }
+
+    /// Caches a realm context loaded after `stamp` was read, unless a realm invalidation came
+    /// since: the context may predate the change it announced (this node's or another's).
+    pub fn insert_realm(&self, name: String, stamp: u64, ctx: Arc<RealmCtx>) {
+        if self.realm_stamp() == stamp {
+            self.realms.insert(name, ctx);
+        }
     }
 
     /// Drops the realm's verified-token entries (its keys changed).
@@ -144,6 +165,7 @@ impl Caches {
 
     /// After notifications may have been lost: drop everything.
     pub fn clear(&self) {
+        self.realms_stamp.fetch_add(1, Ordering::AcqRel);
         self.realms.invalidate_all();
         self.clients.invalidate_all();
         self.keys.invalidate_all();

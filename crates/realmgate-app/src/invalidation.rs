@@ -7,7 +7,10 @@
 //! the echo again would drop what it cached since — after generating a realm's first key, the
 //! node caches the new keys, and the echo used to drop them, so every realm read and unsealed its
 //! keys once more on its next token (at 100,000 fresh realms, most tokens of a load test). An
-//! invalidation without `"n"` (from a node before this change) is applied.
+//! invalidation without `"n"` (from a node before this change) is applied. The echo is no
+//! safety net for a load that raced with the change either: such loads are not cached (the
+//! stamps of `RealmCache` and of the realms cache), and this node's key loads take turns with
+//! its key writes (`App::signer`).
 
 use crate::App;
 use crate::cache::Invalidation;

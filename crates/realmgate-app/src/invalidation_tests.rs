@@ -236,3 +236,33 @@ async fn a_node_skips_its_own_invalidations_and_applies_the_others() {
         .expect("A's reloaded keys are still cached");
     assert!(Arc::ptr_eq(&cached, &keys));
 }
+
+/// A realm context loaded across a realm invalidation (this node's or another's) is not cached:
+/// it may predate the change; one loaded after it is.
+#[tokio::test]
+async fn a_realm_loaded_across_its_invalidation_is_not_cached() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let a = node(&store, &MasterKey::generate());
+    let realm = a
+        .create_realm(RealmInput {
+            name: Some("raced".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    let ctx = a.realm("raced").await.unwrap();
+    a.caches().realms.invalidate("raced");
+
+    let before = a.caches().realm_stamp();
+    a.invalidate(Invalidation::Realm {
+        name: "raced".into(),
+        id: realm.id.clone(),
+    })
+    .await;
+    a.caches().insert_realm("raced".into(), before, ctx.clone());
+    assert!(a.caches().realms.get("raced").is_none());
+
+    let after = a.caches().realm_stamp();
+    a.caches().insert_realm("raced".into(), after, ctx.clone());
+    assert!(a.caches().realms.get("raced").is_some());
+}

@@ -33,10 +33,12 @@ impl App {
         if RealmName::parse(name).is_err() {
             return Err(AppError::NotFound("realm"));
         }
+        let stamp = self.caches().realm_stamp();
         let found = self.store().system().await?.realm_by_name(name).await?;
         let realm = found.ok_or(AppError::NotFound("realm"))?;
         let ctx = Arc::new(self.realm_ctx(realm)?);
-        self.caches().realms.insert(name.to_owned(), ctx.clone());
+        self.caches()
+            .insert_realm(name.to_owned(), stamp, ctx.clone());
         Ok(ctx)
     }
 
