@@ -36,6 +36,9 @@ pub struct Point {
     pub p99_ms: f64,
     /// p99 here / p99 at the smallest step.
     pub p99_ratio: Option<f64>,
+    /// `--rounds`: every round's p99 (`p99_ms` is their median).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub p99_rounds_ms: Vec<f64>,
     pub errors: u64,
     /// Open loop (scenario rows): requests that started more than 1 ms after they fell due.
     pub late: Option<u64>,
@@ -66,6 +69,7 @@ struct Figures {
     ok_per_s: f64,
     p50_ms: f64,
     p99_ms: f64,
+    p99_rounds_ms: Vec<f64>,
     errors: u64,
     late: Option<u64>,
 }
@@ -79,7 +83,8 @@ fn figures(step: &Step) -> Vec<Figures> {
             ok_per_s: r.ok_per_s,
             p50_ms: r.latency_ms.p50,
             p99_ms: r.latency_ms.p99,
-            errors: r.error_count(),
+            p99_rounds_ms: r.p99_rounds_ms.clone(),
+            errors: r.error_count() + r.other_rounds_errors,
             late: r.open_loop.as_ref().map(|o| o.late),
         });
         for o in &r.per_op {
@@ -88,6 +93,7 @@ fn figures(step: &Step) -> Vec<Figures> {
                 ok_per_s: o.ok_per_s,
                 p50_ms: o.latency_ms.p50,
                 p99_ms: o.latency_ms.p99,
+                p99_rounds_ms: Vec::new(),
                 errors: o.errors.values().sum(),
                 late: None,
             });
@@ -105,6 +111,7 @@ pub fn curve(steps: &[Step], rate_per_s: Option<f64>) -> Curve {
                 ok_per_s,
                 p50_ms,
                 p99_ms,
+                p99_rounds_ms,
                 errors,
                 late,
             } = f;
@@ -126,6 +133,7 @@ pub fn curve(steps: &[Step], rate_per_s: Option<f64>) -> Curve {
                 p50_ms,
                 p99_ms,
                 p99_ratio: base.filter(|b| *b > 0.0).map(|b| p99_ms / b),
+                p99_rounds_ms,
                 errors,
                 late,
             });
@@ -249,6 +257,28 @@ impl Curve {
                 .map(|r| r.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}")))
                 .collect(),
         );
+        let rounds: Vec<String> = self
+            .rows
+            .iter()
+            .filter(|r| r.points.iter().any(|p| !p.p99_rounds_ms.is_empty()))
+            .map(|r| {
+                let per_step: Vec<String> = r
+                    .points
+                    .iter()
+                    .map(|p| {
+                        let ms: Vec<String> =
+                            p.p99_rounds_ms.iter().map(|m| format!("{m:.2}")).collect();
+                        format!("{} @{}", ms.join(" / "), thousands(p.realms))
+                    })
+                    .collect();
+                format!("- {}: {}", r.op, per_step.join("; "))
+            })
+            .collect();
+        if !rounds.is_empty() {
+            s.push_str("\nEach p99 above is the median of its rounds; every round's p99 (ms):\n\n");
+            s.push_str(&rounds.join("\n"));
+            s.push('\n');
+        }
         s
     }
 }

@@ -166,6 +166,12 @@ pub struct Args {
     /// ... at most this many more times, keeping the least disturbed attempt.
     #[arg(long, default_value_t = 2)]
     retries: u32,
+    /// Measure every scenario this many times per step, in rounds (every scenario once, then
+    /// again), and report the round with the median p99: a p99 of a few hundred microseconds
+    /// moves by a third between windows on a VM, and rounds spread over minutes see the
+    /// same drift at every step. Every round's p99 is in the report.
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Directory for the JSON report (and the spawned server's log).
     #[arg(long, default_value = "target/bench")]
     out: PathBuf,
@@ -443,6 +449,7 @@ async fn drive(
         argon2: argon2.as_ref(),
         max_other_cpu: args.max_other_cpu,
         retries: args.retries,
+        rounds: args.rounds.max(1),
     };
     let mut done = Vec::new();
     let mut from = 0;

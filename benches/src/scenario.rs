@@ -553,7 +553,18 @@ pub struct ScenarioResult {
     pub open_loop: Option<OpenLoop>,
     pub relogins: u64,
     pub hit_request_limit: bool,
+    /// `--rounds` above 1: the p99 of every round, in the order measured; this result is the
+    /// round with the median p99.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub p99_rounds_ms: Vec<f64>,
+    /// Errors in the rounds not kept (the curve counts them with this round's).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_rounds_errors: u64,
     pub notes: Vec<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ScenarioResult {
@@ -759,6 +770,8 @@ pub async fn run(target: &Arc<Target>, sc: &Scenario, cfg: &RunCfg) -> Result<Sc
         }),
         relogins: tally.relogins,
         hit_request_limit,
+        p99_rounds_ms: Vec::new(),
+        other_rounds_errors: 0,
         notes,
     })
 }

@@ -143,7 +143,8 @@ async fn tiny_curve_with_every_scenario_has_no_errors() {
 }
 
 /// An open loop at 150 requests/s: every scenario sends close to that rate, and the curve and
-/// the reports say so. 32 workers leave headroom for `mixed`'s slow requests (its password logins
+/// the reports say so. Three rounds per step: the curve reports each scenario's median-p99 round.
+/// 32 workers leave headroom for `mixed`'s slow requests (its password logins
 /// take up to a second in a debug build on a busy machine; with 8 workers a few of them held the
 /// rate down to 0.8×).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,6 +159,8 @@ async fn fixed_rate_curve_achieves_the_rate() {
         "32",
         "--rate",
         "150",
+        "--rounds",
+        "3",
         "--duration",
         "1",
         "--warmup",
@@ -192,6 +195,18 @@ async fn fixed_rate_curve_achieves_the_rate() {
         .expect("a cc row");
     assert!(cc["points"][1]["p99_ratio"].is_number(), "{cc}");
     assert!(cc["points"][0]["late"].is_u64(), "{cc}");
+    for p in cc["points"].as_array().unwrap() {
+        let mut rounds: Vec<f64> = p["p99_rounds_ms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_f64().unwrap())
+            .collect();
+        assert_eq!(rounds.len(), 3, "{p}");
+        rounds.sort_by(f64::total_cmp);
+        assert_eq!(p["p99_ms"].as_f64(), Some(rounds[1]), "{p}");
+    }
+    assert!(md.contains("median of its rounds"), "{md}");
     assert!(
         md.contains("at the same offered load, 150 requests/s"),
         "{md}"

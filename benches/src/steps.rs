@@ -41,6 +41,8 @@ pub struct StepCfg<'a> {
     pub argon2: Option<&'a Argon2Ceiling>,
     pub max_other_cpu: f64,
     pub retries: u32,
+    /// Measurements of every scenario per step (`--rounds`), reported by their median p99.
+    pub rounds: u32,
 }
 
 /// Provisions realms `from..target.active` and measures the step.
@@ -92,24 +94,36 @@ pub async fn run_step(target: &Arc<Target>, from: usize, cfg: &StepCfg<'_>) -> R
         target.shared.renewals.load(Ordering::Relaxed),
     );
 
-    let mut results = Vec::new();
-    for sc in cfg.scenarios {
-        eprintln!("  scenario {} over {k} realms ...", sc.name);
-        let r = measure(target, sc, cfg).await?;
-        let open = r.open_loop.as_ref().map_or_else(String::new, |o| {
-            format!(
-                " (sent {:.0}/s of {}/s, {} late)",
-                o.achieved_per_s, o.offered_per_s, o.late
-            )
-        });
-        eprintln!(
-            "    {:.0} req/s{open}, {} errors, p99 {:.1} ms",
-            r.ok_per_s,
-            r.error_count(),
-            r.latency_ms.p99
-        );
-        results.push(r);
+    let mut rounds: Vec<Vec<ScenarioResult>> = cfg.scenarios.iter().map(|_| Vec::new()).collect();
+    for round in 1..=cfg.rounds {
+        for (sc, kept) in cfg.scenarios.iter().zip(rounds.iter_mut()) {
+            let of = if cfg.rounds > 1 {
+                format!(" (round {round} of {})", cfg.rounds)
+            } else {
+                String::new()
+            };
+            eprintln!("  scenario {} over {k} realms{of} ...", sc.name);
+            let r = measure(target, sc, cfg).await?;
+            let open = r.open_loop.as_ref().map_or_else(String::new, |o| {
+                format!(
+                    " (sent {:.0}/s of {}/s, {} late)",
+                    o.achieved_per_s, o.offered_per_s, o.late
+                )
+            });
+            eprintln!(
+                "    {:.0} req/s{open}, {} errors, p99 {:.2} ms",
+                r.ok_per_s,
+                r.error_count(),
+                r.latency_ms.p99
+            );
+            kept.push(r);
+        }
     }
+    let results = rounds
+        .into_iter()
+        .map(median_round)
+        .collect::<Option<Vec<_>>>()
+        .context("a scenario without a measurement")?;
     Ok(Step {
         realms: k,
         provisioning,
@@ -120,6 +134,36 @@ pub async fn run_step(target: &Arc<Target>, from: usize, cfg: &StepCfg<'_>) -> R
         token_renewals: target.shared.renewals.load(Ordering::Relaxed) - renewals0,
         scenarios: results,
     })
+}
+
+/// The round with the median p99 (the lower of the two middle ones for an even count), with
+/// every round's p99 and the other rounds' error count: a round is kept whole, so its throughput, percentiles and errors stay one window's figures.
+fn median_round(mut rounds: Vec<ScenarioResult>) -> Option<ScenarioResult> {
+    if rounds.len() < 2 {
+        return rounds.pop();
+    }
+    let p99s: Vec<f64> = rounds.iter().map(|r| r.latency_ms.p99).collect();
+    let errors_elsewhere: u64 = rounds.iter().map(ScenarioResult::error_count).sum();
+    let mut order: Vec<usize> = (0..rounds.len()).collect();
+    order.sort_by(|&a, &b| p99s[a].total_cmp(&p99s[b]));
+    let pick = *order.get((rounds.len() - 1) / 2)?;
+    let mut r = rounds.swap_remove(pick);
+    let elsewhere = errors_elsewhere - r.error_count();
+    r.notes.push(format!(
+        "median p99 of {} rounds: {}",
+        p99s.len(),
+        p99s.iter()
+            .map(|p| format!("{p:.2}"))
+            .collect::<Vec<_>>()
+            .join(" / ")
+    ));
+    if elsewhere > 0 {
+        r.notes.push(format!(
+            "{elsewhere} errors in the other rounds (see the log)"
+        ));
+    }
+    r.p99_rounds_ms = p99s;
+    Some(r)
 }
 
 /// One scenario; other processes on the machine (a parallel build) distort the figures, so it
