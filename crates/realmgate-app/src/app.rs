@@ -16,6 +16,9 @@ pub struct AppConfig {
     pub secure_cookies: bool,
     /// Entries per cache (realms, clients, keys, role claims).
     pub cache_capacity: u64,
+    /// Cached users and token states are re-read from the store at least this often, even
+    /// without a change notification (busy ones ahead of time, in the background).
+    pub subject_ttl: std::time::Duration,
 }
 
 impl AppConfig {
@@ -25,6 +28,7 @@ impl AppConfig {
             secure_cookies: public_url.starts_with("https://"),
             public_url,
             cache_capacity: 250_000,
+            subject_ttl: crate::cache::SUBJECT_TTL,
         }
     }
 }
@@ -98,7 +102,7 @@ impl App {
         clock: Arc<dyn Clock>,
         config: AppConfig,
     ) -> Self {
-        let caches = Caches::new(config.cache_capacity);
+        let caches = Caches::new(config.cache_capacity, config.subject_ttl);
         Self(Arc::new(Inner {
             store,
             refresh_key: realmgate_crypto::RefreshTokenKey::new(&master),

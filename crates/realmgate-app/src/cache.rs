@@ -43,15 +43,16 @@ pub struct Caches {
 }
 
 impl Caches {
-    pub fn new(capacity: u64) -> Self {
+    /// `subject_ttl`: see [`SUBJECT_TTL`].
+    pub fn new(capacity: u64, subject_ttl: Duration) -> Self {
         Self {
             realms: TtlCache::new(capacity, SAFETY_TTL),
             realms_stamp: AtomicU64::new(0),
             clients: RealmCache::new(capacity, SAFETY_TTL),
             keys: TtlCache::new(capacity, SAFETY_TTL),
             roles: RealmCache::new(capacity, SAFETY_TTL),
-            users: RealmCache::new(capacity, SUBJECT_TTL),
-            token_state: RealmCache::new(capacity.saturating_mul(4), SUBJECT_TTL),
+            users: RealmCache::new(capacity, subject_ttl),
+            token_state: RealmCache::new(capacity.saturating_mul(4), subject_ttl),
             verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL),
             touched: TtlCache::new(capacity, SUBJECT_TTL),
         }
@@ -108,8 +109,10 @@ const SAFETY_TTL: Duration = Duration::from_secs(1800);
 /// How often expired entries are swept out of every cache.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 
-/// Users and token states are re-read at least this often even without notifications.
-const SUBJECT_TTL: Duration = Duration::from_secs(60);
+/// Users and token states are re-read at least this often even without notifications (the
+/// default of `AppConfig::subject_ttl`); busy ones are re-read ahead, in the background, from
+/// half of it on (`crate::subjects`).
+pub const SUBJECT_TTL: Duration = Duration::from_secs(60);
 
 /// A change that makes cached entries stale, applied locally and published to the other nodes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -23,6 +23,7 @@ pub mod logout;
 pub mod realm_cache;
 pub mod realms;
 pub mod roles;
+pub mod subjects;
 pub mod token;
 pub mod tokens;
 pub mod ttl_cache;

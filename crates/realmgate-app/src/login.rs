@@ -174,25 +174,6 @@ impl App {
         }))
     }
 
-    /// The user, from the cache (dropped on any change to the realm's users) or the store.
-    pub async fn cached_user(
-        &self,
-        realm: &RealmCtx,
-        id: &UserId,
-    ) -> Result<Option<std::sync::Arc<User>>, AppError> {
-        let key = (realm.id().clone(), id.clone());
-        if let Some(u) = self.caches().users.get(&key) {
-            return Ok(Some(u));
-        }
-        let stamp = self.caches().users.stamp(realm.id());
-        let Some(user) = self.user(realm, id).await? else {
-            return Ok(None);
-        };
-        let user = std::sync::Arc::new(user);
-        self.caches().users.insert(key, stamp, user.clone());
-        Ok(Some(user))
-    }
-
     pub async fn user(&self, realm: &RealmCtx, id: &UserId) -> Result<Option<User>, AppError> {
         Ok(self
             .store()

@@ -11,11 +11,17 @@
 //! Realms share slots (the array has a fixed size), so a bump also turns some other realms'
 //! entries into misses: a reload, never a stale read. The array costs the same for 10 realms as
 //! for 100,000.
+//!
+//! [`RealmCache::lookup`] also refreshes ahead: an entry read after half its TTL is still served,
+//! and one reader is handed a [`Refresh`] to reload it in the background, so a busy entry is
+//! replaced before it expires and no request waits for the store because of the TTL. Nothing is
+//! served past its TTL: an entry nobody refreshed in time expires as before.
 
 use crate::ttl_cache::TtlCache;
 use realmgate_domain::RealmId;
 use std::hash::{BuildHasher, Hash};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Slots per cache: 4,096 × 8 bytes. A realm-wide drop reloads 1/4,096 of the other realms.
@@ -38,9 +44,11 @@ impl<T> Striped<T> {
     }
 
     pub(crate) fn of(&self, realm: &RealmId) -> &T {
-        let h = self.hasher.hash_one(realm.as_str());
-        let i = (h as usize) % self.slots.len();
-        &self.slots[i]
+        &self.slots[self.slot_of(realm.as_str())]
+    }
+
+    fn slot_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+        (self.hasher.hash_one(key) as usize) % self.slots.len()
     }
 
     fn iter(&self) -> impl Iterator<Item = &T> {
@@ -61,10 +69,38 @@ struct Stamped<V> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp(u64);
 
+/// Refreshes in flight, one flag per slot (keys share slots: while one key's reload runs, the
+/// others of its slot are served from the cache and refreshed by a later read).
+type Refreshing = Arc<Striped<AtomicBool>>;
+
+/// What [`RealmCache::lookup`] found.
+pub enum Lookup<V> {
+    Fresh(V),
+    /// Live, but past half its TTL: serve it, and reload it with the [`Refresh`] (this reader
+    /// was picked; the others get `Fresh` until the reload ends).
+    Due(V, Refresh),
+}
+
+/// The right to reload one entry in the background; dropping it (when the reload ended, well or
+/// not) lets the next read of the slot claim it again.
+pub struct Refresh {
+    flags: Refreshing,
+    slot: usize,
+}
+
+impl Drop for Refresh {
+    fn drop(&mut self) {
+        if let Some(f) = self.flags.slots.get(self.slot) {
+            f.store(false, Ordering::Release);
+        }
+    }
+}
+
 /// A cache keyed by `(realm, K)` whose realm-wide invalidation costs one atomic increment.
 pub struct RealmCache<K, V> {
     entries: TtlCache<(RealmId, K), Stamped<V>>,
     stamps: Stamps,
+    refreshing: Refreshing,
 }
 
 impl<K, V> RealmCache<K, V>
@@ -77,6 +113,7 @@ where
         Self {
             entries: TtlCache::new(capacity, ttl),
             stamps: Striped::new(SLOTS, |_| AtomicU64::new(0)),
+            refreshing: Arc::new(Striped::new(SLOTS, |_| AtomicBool::new(false))),
         }
     }
 
@@ -94,6 +131,30 @@ where
         } else {
             None
         }
+    }
+
+    /// [`RealmCache::get`], refreshing ahead: past half its TTL, one reader gets the entry with
+    /// a [`Refresh`] to reload it (read [`RealmCache::stamp`] before that load, as for a miss).
+    pub fn lookup(&self, key: &(RealmId, K)) -> Option<Lookup<V>> {
+        let (e, due) = self.entries.get_aged(key)?;
+        if e.stamp != self.stamp(&key.0).0 {
+            return None;
+        }
+        if due {
+            let slot = self.refreshing.slot_of(key);
+            let claimed = self.refreshing.slots.get(slot).is_some_and(|f| {
+                f.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            });
+            if claimed {
+                let refresh = Refresh {
+                    flags: Arc::clone(&self.refreshing),
+                    slot,
+                };
+                return Some(Lookup::Due(e.value, refresh));
+            }
+        }
+        Some(Lookup::Fresh(e.value))
     }
 
     /// Stores `value`, loaded after `stamp` was read.
@@ -134,7 +195,7 @@ where
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used)]
+#[allow(clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -185,6 +246,42 @@ mod tests {
         assert_eq!(c.get(&key(&b, "x")), Some(7));
         c.invalidate_all();
         assert_eq!(c.get(&key(&b, "x")), None);
+    }
+
+    fn fresh(l: Option<Lookup<u32>>) -> Option<u32> {
+        match l {
+            Some(Lookup::Fresh(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn past_half_its_ttl_one_reader_is_handed_the_refresh_and_nothing_outlives_the_ttl() {
+        let c: RealmCache<String, u32> = RealmCache::new(100, Duration::from_millis(300));
+        let a = RealmId::new();
+        c.insert(key(&a, "x"), c.stamp(&a), 1);
+        assert_eq!(fresh(c.lookup(&key(&a, "x"))), Some(1), "young: fresh");
+        std::thread::sleep(Duration::from_millis(180));
+        let Some(Lookup::Due(1, refresh)) = c.lookup(&key(&a, "x")) else {
+            panic!("past half its TTL, the first reader reloads it");
+        };
+        assert_eq!(
+            fresh(c.lookup(&key(&a, "x"))),
+            Some(1),
+            "the others are served while the reload runs"
+        );
+        drop(refresh);
+        let Some(Lookup::Due(1, refresh)) = c.lookup(&key(&a, "x")) else {
+            panic!("a reload that ended without storing anything leaves it due");
+        };
+        c.insert(key(&a, "x"), c.stamp(&a), 2);
+        drop(refresh);
+        assert_eq!(fresh(c.lookup(&key(&a, "x"))), Some(2), "reloaded: fresh");
+        c.forget_realm(&a);
+        assert!(c.lookup(&key(&a, "x")).is_none(), "stamps still apply");
+        c.insert(key(&a, "y"), c.stamp(&a), 3);
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(c.lookup(&key(&a, "y")).is_none(), "not served past its TTL");
     }
 
     #[test]

@@ -259,31 +259,6 @@ impl App {
         Ok((*at).clone())
     }
 
-    /// Whether the token's jti is not revoked and its family (or else its session) is live: read
-    /// from the store once per token, then from the cache until something in the realm is revoked.
-    async fn token_live(&self, realm: &RealmCtx, at: &AccessTokenClaims) -> Result<bool, AppError> {
-        let key = (realm.id().clone(), at.jti.clone());
-        if let Some(live) = self.caches().token_state.get(&key) {
-            return Ok(live);
-        }
-        let stamp = self.caches().token_state.stamp(realm.id());
-        let mut tx = self.store().realm_read(realm.id()).await?;
-        let live = if tx.jti_revoked(&at.jti).await? {
-            false
-        } else if let Some(gid) = &at.gid {
-            tx.family_active(&FamilyId(gid.clone())).await?
-        } else if let Some(sid) = &at.sid {
-            tx.session_by_id(&SessionId(sid.clone()))
-                .await?
-                .is_some_and(|s| !s.revoked)
-        } else {
-            true
-        };
-        drop(tx);
-        self.caches().token_state.insert(key, stamp, live);
-        Ok(live)
-    }
-
     /// Signature check of a JWT signed by this realm; retries once with fresh keys after a rotation.
     pub async fn verify_own_jwt(
         &self,

@@ -68,6 +68,22 @@ where
         None
     }
 
+    /// The live entry for `key`, and whether it has lived more than half its TTL (see
+    /// [`crate::realm_cache::RealmCache::lookup`]).
+    pub fn get_aged<Q>(&self, key: &Q) -> Option<(V, bool)>
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
+        let e = self.entries.get(key)?;
+        let now = Instant::now();
+        if e.expires > now {
+            let due = e.expires.saturating_duration_since(now) < self.ttl / 2;
+            return Some((e.value, due));
+        }
+        self.entries.remove_if(key, |t| t.expires == e.expires);
+        None
+    }
+
     pub fn insert(&self, key: K, value: V) {
         self.entries.insert(
             key,

@@ -1,0 +1,168 @@
+//! Tests of `subjects.rs`: a busy entry changed behind the cache's back (a lost notification) is
+//! re-read ahead of its TTL while readers are served the cached value.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::realms::RealmInput;
+use crate::{App, AppConfig};
+use realmgate_crypto::{MasterKey, PasswordHasher, PasswordParams};
+use realmgate_domain::FixedClock;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The subject TTL of these tests: long enough for a loaded machine's store reads, short enough
+/// to wait for half of it.
+const TTL: Duration = Duration::from_secs(3);
+
+fn node(store: &realmgate_store::Store) -> App {
+    let mut config = AppConfig::new("http://127.0.0.1:1");
+    config.subject_ttl = TTL;
+    App::new(
+        store.clone(),
+        MasterKey::generate(),
+        PasswordHasher::new(
+            PasswordParams {
+                m_cost: 8192,
+                t_cost: 1,
+                p_cost: 1,
+            },
+            1,
+            4,
+        ),
+        Arc::new(FixedClock::new(1_800_000_000)),
+        config,
+    )
+}
+
+/// Polls `f` until it holds, failing if that takes until `deadline`.
+async fn before<F: AsyncFn() -> bool>(deadline: Instant, what: &str, f: F) {
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("not before the deadline: {what}");
+}
+
+#[tokio::test]
+async fn a_busy_user_is_re_read_ahead_of_its_ttl() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let app = node(&store);
+    let realm = app
+        .create_realm(RealmInput {
+            name: Some("ahead".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    let mut user = realmgate_domain::User {
+        id: realmgate_domain::UserId::new(),
+        username: "ann".into(),
+        email: None,
+        email_verified: false,
+        first_name: Some("Ann".into()),
+        last_name: None,
+        enabled: true,
+        attributes: Default::default(),
+        service_account_client: None,
+        created_at: 1_800_000_000,
+    };
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.insert_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+    let ctx = app.realm("ahead").await.unwrap();
+    let cached_at = Instant::now();
+    assert!(
+        app.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+
+    // Disabled in the store with no notification (no listener runs here).
+    user.enabled = false;
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.update_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        app.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled,
+        "young: served from the cache"
+    );
+    tokio::time::sleep(TTL / 2 + Duration::from_millis(200)).await;
+    assert!(
+        app.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled,
+        "past half its TTL the cached user is still served, and re-read in the background"
+    );
+    before(
+        cached_at + TTL,
+        "the re-read user replaces the cached one",
+        async || {
+            !app.cached_user(&ctx, &user.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .enabled
+        },
+    )
+    .await;
+
+    // A user deleted behind the cache's back is dropped by the re-read.
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.delete_user(&user.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let cached_at = Instant::now();
+    tokio::time::sleep(TTL / 2 + Duration::from_millis(200)).await;
+    assert!(app.cached_user(&ctx, &user.id).await.unwrap().is_some());
+    before(
+        cached_at + TTL,
+        "the deleted user leaves the cache",
+        async || app.cached_user(&ctx, &user.id).await.unwrap().is_none(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_busy_tokens_revocation_is_read_ahead_of_its_ttl() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let app = node(&store);
+    let realm = app
+        .create_realm(RealmInput {
+            name: Some("revoked".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    let ctx = app.realm("revoked").await.unwrap();
+    let at: realmgate_oidc::claims::AccessTokenClaims = serde_json::from_value(serde_json::json!({
+        "iss": ctx.issuer, "sub": "u", "aud": "c", "exp": 1_800_000_300, "iat": 1_800_000_000,
+        "jti": "jti-ahead", "client_id": "c", "azp": "c", "scope": "openid", "typ": "Bearer",
+        "tenant_id": realm.id.0, "realm_access": { "roles": [] }
+    }))
+    .unwrap();
+    let cached_at = Instant::now();
+    assert!(app.token_live(&ctx, &at).await.unwrap());
+
+    // Revoked in the store with no notification.
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.revoke_jti("jti-ahead", 1_800_000_300).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(app.token_live(&ctx, &at).await.unwrap(), "young: cached");
+    tokio::time::sleep(TTL / 2 + Duration::from_millis(200)).await;
+    assert!(
+        app.token_live(&ctx, &at).await.unwrap(),
+        "past half its TTL the cached state is still served, and re-read in the background"
+    );
+    before(cached_at + TTL, "the revocation is read", async || {
+        !app.token_live(&ctx, &at).await.unwrap()
+    })
+    .await;
+}
