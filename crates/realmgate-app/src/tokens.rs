@@ -233,7 +233,7 @@ impl App {
         &self,
         realm: &RealmCtx,
         token: &str,
-    ) -> Result<AccessTokenClaims, AppError> {
+    ) -> Result<std::sync::Arc<AccessTokenClaims>, AppError> {
         let key = (realm.id().clone(), realmgate_crypto::token_hash(token));
         let at = match self.caches().verified.get(&key) {
             Some(at) => at,
@@ -256,7 +256,7 @@ impl App {
         if !self.token_live(realm, &at).await? {
             return Err(invalid_token("token revoked or its session ended"));
         }
-        Ok((*at).clone())
+        Ok(at)
     }
 
     /// Signature check of a JWT signed by this realm; retries once with fresh keys after a rotation.

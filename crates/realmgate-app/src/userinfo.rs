@@ -15,9 +15,9 @@ impl App {
         let scope = ScopeSet::parse(&at.scope).unwrap_or_default();
         let mut v = json!({ "sub": user.id.0 });
         let client = self.client(realm.id(), &at.azp).await?;
-        let defaults: Vec<String> = client
-            .map(|c| c.client.default_scopes.clone())
-            .unwrap_or_default();
+        let defaults: &[String] = client
+            .as_deref()
+            .map_or(&[], |c| c.client.default_scopes.as_slice());
         let has = |s: &str| scope.contains(s) || defaults.iter().any(|d| d == s);
         if has("profile") {
             v["preferred_username"] = json!(user.username);

@@ -32,7 +32,7 @@ impl App {
             let Ok(at) = self.verify_access_token(realm, token).await else {
                 return Ok(inactive);
             };
-            let mut v = serde_json::to_value(&at).map_err(AppError::internal)?;
+            let mut v = serde_json::to_value(&*at).map_err(AppError::internal)?;
             v["active"] = Value::Bool(true);
             v["token_type"] = Value::String("Bearer".into());
             v["username"] = at
