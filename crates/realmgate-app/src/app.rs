@@ -19,6 +19,8 @@ pub struct AppConfig {
     /// Cached users and token states are re-read from the store at least this often, even
     /// without a change notification (busy ones ahead of time, in the background).
     pub subject_ttl: std::time::Duration,
+    /// The same for realms, clients, keys, role claims and verified tokens.
+    pub safety_ttl: std::time::Duration,
 }
 
 impl AppConfig {
@@ -29,6 +31,7 @@ impl AppConfig {
             public_url,
             cache_capacity: 250_000,
             subject_ttl: crate::cache::SUBJECT_TTL,
+            safety_ttl: crate::cache::SAFETY_TTL,
         }
     }
 }
@@ -102,7 +105,7 @@ impl App {
         clock: Arc<dyn Clock>,
         config: AppConfig,
     ) -> Self {
-        let caches = Caches::new(config.cache_capacity, config.subject_ttl);
+        let caches = Caches::new(config.cache_capacity, config.subject_ttl, config.safety_ttl);
         Self(Arc::new(Inner {
             store,
             refresh_key: realmgate_crypto::RefreshTokenKey::new(&master),

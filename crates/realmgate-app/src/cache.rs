@@ -43,17 +43,17 @@ pub struct Caches {
 }
 
 impl Caches {
-    /// `subject_ttl`: see [`SUBJECT_TTL`].
-    pub fn new(capacity: u64, subject_ttl: Duration) -> Self {
+    /// The TTLs: see [`SUBJECT_TTL`] and [`SAFETY_TTL`].
+    pub fn new(capacity: u64, subject_ttl: Duration, safety_ttl: Duration) -> Self {
         Self {
-            realms: TtlCache::new(capacity, SAFETY_TTL),
+            realms: TtlCache::new(capacity, safety_ttl),
             realms_stamp: AtomicU64::new(0),
-            clients: RealmCache::new(capacity, SAFETY_TTL),
-            keys: TtlCache::new(capacity, SAFETY_TTL),
-            roles: RealmCache::new(capacity, SAFETY_TTL),
+            clients: RealmCache::new(capacity, safety_ttl),
+            keys: TtlCache::new(capacity, safety_ttl),
+            roles: RealmCache::new(capacity, safety_ttl),
             users: RealmCache::new(capacity, subject_ttl),
             token_state: RealmCache::new(capacity.saturating_mul(4), subject_ttl),
-            verified: RealmCache::new(capacity.saturating_mul(4), SAFETY_TTL),
+            verified: RealmCache::new(capacity.saturating_mul(4), safety_ttl),
             touched: TtlCache::new(capacity, SUBJECT_TTL),
         }
     }
@@ -103,15 +103,17 @@ impl Caches {
 /// a listener that lost its connection clears every cache), so this only bounds a silently lost
 /// notification. At 300 s, 100,000 busy realms reloaded ~330 realm contexts, clients, key sets and
 /// role claims per second, and a bench whose provisioning outlasted it ran 10% cold
-/// (docs/performance.md).
-const SAFETY_TTL: Duration = Duration::from_secs(1800);
+/// (docs/performance.md). Busy entries are now re-read ahead of it, in the background
+/// (`TtlCache::lookup`), so those reloads no longer hold up requests. The default of
+/// `AppConfig::safety_ttl`.
+pub const SAFETY_TTL: Duration = Duration::from_secs(1800);
 
 /// How often expired entries are swept out of every cache.
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Users and token states are re-read at least this often even without notifications (the
 /// default of `AppConfig::subject_ttl`); busy ones are re-read ahead, in the background, from
-/// half of it on (`crate::subjects`).
+/// half of it on (`TtlCache::lookup`, `crate::subjects`).
 pub const SUBJECT_TTL: Duration = Duration::from_secs(60);
 
 /// A change that makes cached entries stale, applied locally and published to the other nodes.

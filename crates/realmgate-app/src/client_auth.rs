@@ -1,6 +1,7 @@
 //! Loading clients through the cache and authenticating them (RFC 6749 §2.3, RFC 7523 for
 //! `private_key_jwt`). Secrets are compared in constant time and never leave this module.
 
+use crate::ttl_cache::{Lookup, reload_in_background};
 use crate::{App, AppError, RealmCtx};
 use realmgate_crypto::VerifyingKey;
 use realmgate_domain::{Client, ClientAuthMethod, RealmId, ScopeSet, User};
@@ -37,19 +38,39 @@ impl std::fmt::Debug for ClientCtx {
 }
 
 impl App {
-    /// A client by its public `clientId`, from the cache.
+    /// A client by its public `clientId`, from the cache (a busy one re-read ahead of its TTL,
+    /// in the background).
     pub async fn client(
         &self,
         realm: &RealmId,
         client_id: &str,
     ) -> Result<Option<Arc<ClientCtx>>, AppError> {
         let key = (realm.clone(), client_id.to_owned());
-        if let Some(c) = self.caches().clients.get(&key) {
-            return Ok(Some(c));
+        match self.caches().clients.lookup(&key) {
+            Some(Lookup::Fresh(c)) => return Ok(Some(c)),
+            Some(Lookup::Due(c, refresh)) => {
+                let app = self.clone();
+                reload_in_background(refresh, "client", async move {
+                    app.load_client(key).await.map(drop)
+                });
+                return Ok(Some(c));
+            }
+            None => {}
         }
+        self.load_client(key).await
+    }
+
+    /// Reads the client and caches it; a client that is gone leaves the cache.
+    async fn load_client(
+        &self,
+        key: (RealmId, String),
+    ) -> Result<Option<Arc<ClientCtx>>, AppError> {
+        let (realm, client_id) = (&key.0, key.1.as_str());
         let stamp = self.caches().clients.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
         let Some(client) = tx.client_by_client_id(client_id).await? else {
+            drop(tx);
+            self.caches().clients.invalidate(&key);
             return Ok(None);
         };
         let service_user = if client.service_accounts {

@@ -2,6 +2,7 @@
 //! with the master key at rest, parsed once into the cache, rotated next → active → retired with
 //! every key still published in the JWKS during the overlap.
 
+use crate::ttl_cache::{Lookup, reload_in_background};
 use crate::{App, AppError};
 use realmgate_crypto::{SigAlg, SigningKey, VerifyingKey};
 use realmgate_domain::{KeyStatus, RealmId, StoredKey};
@@ -31,9 +32,22 @@ impl RealmKeys {
 impl App {
     /// The realm's keys as stored (for verification). Keys are created per algorithm when first
     /// needed: signing creates the key of its algorithm, the JWKS creates the RS256 key.
+    /// Busy realms' keys are re-read ahead of their cache TTL, in the background and on the
+    /// realm's key lock like every other read of them.
     pub async fn realm_keys(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
-        if let Some(keys) = self.caches().keys.get(realm) {
-            return Ok(keys);
+        match self.caches().keys.lookup(realm) {
+            Some(Lookup::Fresh(keys)) => return Ok(keys),
+            Some(Lookup::Due(keys, refresh)) => {
+                let (app, realm) = (self.clone(), realm.clone());
+                reload_in_background(refresh, "keys", async move {
+                    let _turn = app.key_lock(&realm).lock().await;
+                    let keys = app.load_keys(&realm, None).await?;
+                    app.caches().keys.insert(realm.clone(), keys);
+                    Ok::<(), AppError>(())
+                });
+                return Ok(keys);
+            }
+            None => {}
         }
         self.caches()
             .keys

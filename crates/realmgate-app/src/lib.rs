@@ -22,6 +22,8 @@ pub mod login;
 pub mod logout;
 pub mod realm_cache;
 pub mod realms;
+#[cfg(test)]
+mod refresh_tests;
 pub mod roles;
 pub mod subjects;
 pub mod token;

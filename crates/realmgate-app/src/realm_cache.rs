@@ -12,16 +12,13 @@
 //! entries into misses: a reload, never a stale read. The array costs the same for 10 realms as
 //! for 100,000.
 //!
-//! [`RealmCache::lookup`] also refreshes ahead: an entry read after half its TTL is still served,
-//! and one reader is handed a [`Refresh`] to reload it in the background, so a busy entry is
-//! replaced before it expires and no request waits for the store because of the TTL. Nothing is
-//! served past its TTL: an entry nobody refreshed in time expires as before.
+//! [`RealmCache::lookup`] refreshes ahead as [`TtlCache::lookup`] does, and a stamp older than the
+//! realm's is a miss there too.
 
-use crate::ttl_cache::TtlCache;
+use crate::ttl_cache::{Lookup, TtlCache};
 use realmgate_domain::RealmId;
 use std::hash::{BuildHasher, Hash};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Slots per cache: 4,096 × 8 bytes. A realm-wide drop reloads 1/4,096 of the other realms.
@@ -47,8 +44,12 @@ impl<T> Striped<T> {
         &self.slots[self.slot_of(realm.as_str())]
     }
 
-    fn slot_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
+    pub(crate) fn slot_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
         (self.hasher.hash_one(key) as usize) % self.slots.len()
+    }
+
+    pub(crate) fn get(&self, slot: usize) -> Option<&T> {
+        self.slots.get(slot)
     }
 
     fn iter(&self) -> impl Iterator<Item = &T> {
@@ -69,38 +70,10 @@ struct Stamped<V> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp(u64);
 
-/// Refreshes in flight, one flag per slot (keys share slots: while one key's reload runs, the
-/// others of its slot are served from the cache and refreshed by a later read).
-type Refreshing = Arc<Striped<AtomicBool>>;
-
-/// What [`RealmCache::lookup`] found.
-pub enum Lookup<V> {
-    Fresh(V),
-    /// Live, but past half its TTL: serve it, and reload it with the [`Refresh`] (this reader
-    /// was picked; the others get `Fresh` until the reload ends).
-    Due(V, Refresh),
-}
-
-/// The right to reload one entry in the background; dropping it (when the reload ended, well or
-/// not) lets the next read of the slot claim it again.
-pub struct Refresh {
-    flags: Refreshing,
-    slot: usize,
-}
-
-impl Drop for Refresh {
-    fn drop(&mut self) {
-        if let Some(f) = self.flags.slots.get(self.slot) {
-            f.store(false, Ordering::Release);
-        }
-    }
-}
-
 /// A cache keyed by `(realm, K)` whose realm-wide invalidation costs one atomic increment.
 pub struct RealmCache<K, V> {
     entries: TtlCache<(RealmId, K), Stamped<V>>,
     stamps: Stamps,
-    refreshing: Refreshing,
 }
 
 impl<K, V> RealmCache<K, V>
@@ -113,7 +86,6 @@ where
         Self {
             entries: TtlCache::new(capacity, ttl),
             stamps: Striped::new(SLOTS, |_| AtomicU64::new(0)),
-            refreshing: Arc::new(Striped::new(SLOTS, |_| AtomicBool::new(false))),
         }
     }
 
@@ -136,25 +108,13 @@ where
     /// [`RealmCache::get`], refreshing ahead: past half its TTL, one reader gets the entry with
     /// a [`Refresh`] to reload it (read [`RealmCache::stamp`] before that load, as for a miss).
     pub fn lookup(&self, key: &(RealmId, K)) -> Option<Lookup<V>> {
-        let (e, due) = self.entries.get_aged(key)?;
-        if e.stamp != self.stamp(&key.0).0 {
-            return None;
-        }
-        if due {
-            let slot = self.refreshing.slot_of(key);
-            let claimed = self.refreshing.slots.get(slot).is_some_and(|f| {
-                f.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
-                    .is_ok()
-            });
-            if claimed {
-                let refresh = Refresh {
-                    flags: Arc::clone(&self.refreshing),
-                    slot,
-                };
-                return Some(Lookup::Due(e.value, refresh));
+        let current = self.stamp(&key.0).0;
+        match self.entries.lookup(key)? {
+            Lookup::Fresh(e) => (e.stamp == current).then_some(Lookup::Fresh(e.value)),
+            Lookup::Due(e, refresh) => {
+                (e.stamp == current).then_some(Lookup::Due(e.value, refresh))
             }
         }
-        Some(Lookup::Fresh(e.value))
     }
 
     /// Stores `value`, loaded after `stamp` was read.

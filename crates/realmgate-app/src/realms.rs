@@ -1,6 +1,7 @@
 //! Realm lifecycle and resolution. A realm is a handful of rows: creating one is a constant
 //! number of inserts, and nothing is loaded or held for it until a request names it.
 
+use crate::ttl_cache::{Lookup, reload_in_background};
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{
     Client, ClientAuthMethod, ClientUuid, Realm, RealmId, RealmName, RealmSettings, Role, RoleId,
@@ -26,16 +27,33 @@ pub struct RealmInput {
 
 impl App {
     /// Resolves a realm by the name in the URL. An unknown realm is an error, never a default.
+    /// A busy realm is re-read ahead of its cache TTL, in the background.
     pub async fn realm(&self, name: &str) -> Result<Arc<RealmCtx>, AppError> {
-        if let Some(ctx) = self.caches().realms.get(name) {
-            return Ok(ctx);
+        match self.caches().realms.lookup(name) {
+            Some(Lookup::Fresh(ctx)) => return Ok(ctx),
+            Some(Lookup::Due(ctx, refresh)) => {
+                let (app, name) = (self.clone(), name.to_owned());
+                reload_in_background(refresh, "realm", async move {
+                    app.load_realm(&name).await.map(drop)
+                });
+                return Ok(ctx);
+            }
+            None => {}
         }
         if RealmName::parse(name).is_err() {
             return Err(AppError::NotFound("realm"));
         }
+        self.load_realm(name).await
+    }
+
+    /// Reads the realm by name and caches its context; a realm that is gone leaves the cache.
+    async fn load_realm(&self, name: &str) -> Result<Arc<RealmCtx>, AppError> {
         let stamp = self.caches().realm_stamp();
         let found = self.store().system().await?.realm_by_name(name).await?;
-        let realm = found.ok_or(AppError::NotFound("realm"))?;
+        let Some(realm) = found else {
+            self.caches().realms.invalidate(name);
+            return Err(AppError::NotFound("realm"));
+        };
         let ctx = Arc::new(self.realm_ctx(realm)?);
         self.caches()
             .insert_realm(name.to_owned(), stamp, ctx.clone());

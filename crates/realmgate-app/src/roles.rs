@@ -1,6 +1,7 @@
 //! Role claims of a user: effective realm and client roles (direct, through groups, and
 //! composites), shaped as Keycloak's `realm_access` / `resource_access`, cached per user.
 
+use crate::ttl_cache::{Lookup, reload_in_background};
 use crate::{App, AppError};
 use realmgate_domain::{RealmId, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -16,15 +17,30 @@ pub struct RoleClaims {
 }
 
 impl App {
+    /// The user's role claims, from the cache (busy ones re-read ahead of their TTL, in the
+    /// background).
     pub async fn role_claims(
         &self,
         realm: &RealmId,
         user: &UserId,
     ) -> Result<Arc<RoleClaims>, AppError> {
         let key = (realm.clone(), user.clone());
-        if let Some(c) = self.caches().roles.get(&key) {
-            return Ok(c);
+        match self.caches().roles.lookup(&key) {
+            Some(Lookup::Fresh(c)) => return Ok(c),
+            Some(Lookup::Due(c, refresh)) => {
+                let app = self.clone();
+                reload_in_background(refresh, "role claims", async move {
+                    app.load_role_claims(key).await.map(drop)
+                });
+                return Ok(c);
+            }
+            None => {}
         }
+        self.load_role_claims(key).await
+    }
+
+    async fn load_role_claims(&self, key: (RealmId, UserId)) -> Result<Arc<RoleClaims>, AppError> {
+        let (realm, user) = (&key.0, &key.1);
         let stamp = self.caches().roles.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
         let roles = tx.effective_roles(user).await?;

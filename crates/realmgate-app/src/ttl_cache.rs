@@ -8,20 +8,70 @@
 //! housekeeping then drained into access-order lists, inline on the reading task. Four reads per
 //! token made that ~10% of the server's CPU per token (`docs/performance.md`, seventh session).
 //!
+//! [`TtlCache::lookup`] refreshes ahead: an entry read past half its TTL is still served, and one
+//! reader is handed a [`Refresh`] to reload it in the background, so a busy entry is replaced
+//! before it expires and no request waits for the store because an entry got old. Nothing is
+//! served past its TTL: an entry nobody refreshed in time expires as before.
+//!
 //! An expired entry is dropped when it is next read or by [`TtlCache::purge_expired`], which the
 //! app runs every minute (`Caches::purge_expired`): what an idle realm left in the caches is gone
 //! within its TTL plus a minute, as moka's own expiry did. Memory is bounded by the capacity.
 
+use crate::realm_cache::Striped;
 use quick_cache::sync::Cache;
 use quick_cache::{Equivalent, OptionsBuilder, UnitWeighter};
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Shards per cache, each under its own lock. More than quick_cache's default (4 per core) so
 /// that [`TtlCache::purge_expired`] holds any one lock only briefly: ~1,600 entries per shard at
 /// 100,000.
 const SHARDS: usize = 64;
+
+/// Refresh flags per cache (keys share them: while one key's reload runs, the others of its slot
+/// are served from the cache and claimed by a later read).
+const REFRESH_SLOTS: usize = 4096;
+
+/// What [`TtlCache::lookup`] found.
+pub enum Lookup<V> {
+    Fresh(V),
+    /// Live, but past half its TTL: serve it, and reload it with the [`Refresh`] (this reader
+    /// was picked; the others get `Fresh` until the reload ends).
+    Due(V, Refresh),
+}
+
+/// The right to reload one entry in the background. Dropping it (the reload ended, stored or
+/// not) lets the next read of the slot claim it again.
+pub struct Refresh {
+    flags: Arc<Striped<AtomicBool>>,
+    slot: usize,
+}
+
+impl Drop for Refresh {
+    fn drop(&mut self) {
+        if let Some(f) = self.flags.get(self.slot) {
+            f.store(false, Ordering::Release);
+        }
+    }
+}
+
+/// Runs `reload` on the runtime, holding `refresh` until it ends. A failed reload is logged and
+/// leaves the cached entry to its TTL (the next read past half of it tries again).
+pub fn reload_in_background<E, F>(refresh: Refresh, what: &'static str, reload: F)
+where
+    E: std::fmt::Display,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let _refresh = refresh;
+        if let Err(e) = reload.await {
+            tracing::warn!(error = %e, what, "background reload of a cache entry failed");
+        }
+    });
+}
 
 #[derive(Clone)]
 struct Timed<V> {
@@ -33,6 +83,7 @@ struct Timed<V> {
 pub struct TtlCache<K, V> {
     entries: Cache<K, Timed<V>>,
     ttl: Duration,
+    refreshing: Arc<Striped<AtomicBool>>,
 }
 
 impl<K, V> TtlCache<K, V>
@@ -51,7 +102,11 @@ where
             Ok(o) => Cache::with_options(o, UnitWeighter, Default::default(), Default::default()),
             Err(_) => Cache::new(items),
         };
-        Self { entries, ttl }
+        Self {
+            entries,
+            ttl,
+            refreshing: Arc::new(Striped::new(REFRESH_SLOTS, |_| AtomicBool::new(false))),
+        }
     }
 
     /// The live entry for `key`, if any.
@@ -68,20 +123,37 @@ where
         None
     }
 
-    /// The live entry for `key`, and whether it has lived more than half its TTL (see
-    /// [`crate::realm_cache::RealmCache::lookup`]).
-    pub fn get_aged<Q>(&self, key: &Q) -> Option<(V, bool)>
+    /// [`TtlCache::get`], refreshing ahead: an entry read past half its TTL is still served, and
+    /// one reader (per slot of [`REFRESH_SLOTS`]) gets it as [`Lookup::Due`], with the
+    /// [`Refresh`] to reload it in the background.
+    pub fn lookup<Q>(&self, key: &Q) -> Option<Lookup<V>>
     where
         Q: Hash + Equivalent<K> + ?Sized,
     {
         let e = self.entries.get(key)?;
         let now = Instant::now();
-        if e.expires > now {
-            let due = e.expires.saturating_duration_since(now) < self.ttl / 2;
-            return Some((e.value, due));
+        if e.expires <= now {
+            self.entries.remove_if(key, |t| t.expires == e.expires);
+            return None;
         }
-        self.entries.remove_if(key, |t| t.expires == e.expires);
-        None
+        if e.expires.saturating_duration_since(now) < self.ttl / 2
+            && let Some(refresh) = self.claim(key)
+        {
+            return Some(Lookup::Due(e.value, refresh));
+        }
+        Some(Lookup::Fresh(e.value))
+    }
+
+    /// The refresh of `key`'s slot, unless another reader holds it.
+    fn claim<Q: Hash + ?Sized>(&self, key: &Q) -> Option<Refresh> {
+        let slot = self.refreshing.slot_of(key);
+        let flag = self.refreshing.get(slot)?;
+        flag.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .ok()?;
+        Some(Refresh {
+            flags: Arc::clone(&self.refreshing),
+            slot,
+        })
     }
 
     pub fn insert(&self, key: K, value: V) {

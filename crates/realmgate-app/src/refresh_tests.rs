@@ -1,0 +1,147 @@
+//! Busy realms, clients, role claims and keys are re-read ahead of their cache TTL
+//! (`TtlCache::lookup`): changed behind the cache's back (a lost notification), they are served
+//! as cached until a background reload replaces them, before the TTL ends.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::realms::RealmInput;
+use crate::ttl_cache::Lookup;
+use crate::{App, AppConfig};
+use realmgate_crypto::{MasterKey, PasswordHasher, PasswordParams};
+use realmgate_domain::FixedClock;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The safety TTL of this test: long enough for a loaded machine's store reads and a key load,
+/// short enough to wait for half of it.
+const TTL: Duration = Duration::from_secs(3);
+
+fn node(store: &realmgate_store::Store) -> App {
+    let mut config = AppConfig::new("http://127.0.0.1:1");
+    config.safety_ttl = TTL;
+    App::new(
+        store.clone(),
+        MasterKey::generate(),
+        PasswordHasher::new(
+            PasswordParams {
+                m_cost: 8192,
+                t_cost: 1,
+                p_cost: 1,
+            },
+            1,
+            4,
+        ),
+        Arc::new(FixedClock::new(1_800_000_000)),
+        config,
+    )
+}
+
+async fn before<F: AsyncFn() -> bool>(deadline: Instant, what: &str, f: F) {
+    while Instant::now() < deadline {
+        if f().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("not before the deadline: {what}");
+}
+
+#[tokio::test]
+async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let app = node(&store);
+    let mut realm = app
+        .create_realm(RealmInput {
+            name: Some("ahead".into()),
+            display_name: Some("Before".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    let user = realmgate_domain::User {
+        id: realmgate_domain::UserId::new(),
+        username: "ann".into(),
+        email: None,
+        email_verified: false,
+        first_name: None,
+        last_name: None,
+        enabled: true,
+        attributes: Default::default(),
+        service_account_client: None,
+        created_at: 1_800_000_000,
+    };
+    let role = realmgate_domain::Role {
+        id: realmgate_domain::RoleId::new(),
+        name: "late-grant".into(),
+        description: None,
+        client: None,
+        attributes: Default::default(),
+    };
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.insert_user(&user).await.unwrap();
+    tx.insert_role(&role).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Everything is read once and cached.
+    let cached_at = Instant::now();
+    let ctx = app.realm("ahead").await.unwrap();
+    assert_eq!(ctx.display_name(), "Before");
+    let client = app
+        .client(&realm.id, "realm-management")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(client.client.enabled);
+    let roles = app.role_claims(&realm.id, &user.id).await.unwrap();
+    assert!(!roles.realm.contains(&"late-grant".to_owned()));
+    let keys = app.jwks(&ctx).await.unwrap();
+
+    // Changed in the store with no notification (no listener runs here).
+    realm.display_name = Some("After".into());
+    let mut sys = store.system().await.unwrap();
+    sys.update_realm(&realm).await.unwrap();
+    sys.commit().await.unwrap();
+    let mut changed = client.client.clone();
+    changed.enabled = false;
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.update_client(&changed).await.unwrap();
+    tx.grant_user_role(&user.id, &role.id).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Past half the TTL the cached values are still served, and each read starts a reload.
+    tokio::time::sleep(TTL / 2 + Duration::from_millis(200)).await;
+    assert_eq!(app.realm("ahead").await.unwrap().display_name(), "Before");
+    let served = app.client(&realm.id, "realm-management").await.unwrap();
+    assert!(served.unwrap().client.enabled);
+    let served = app.role_claims(&realm.id, &user.id).await.unwrap();
+    assert!(!served.realm.contains(&"late-grant".to_owned()));
+    assert!(Arc::ptr_eq(
+        &app.realm_keys(&realm.id).await.unwrap(),
+        &keys
+    ));
+
+    let deadline = cached_at + TTL;
+    before(deadline, "the realm is re-read", async || {
+        app.realm("ahead").await.unwrap().display_name() == "After"
+    })
+    .await;
+    before(deadline, "the client is re-read", async || {
+        let c = app.client(&realm.id, "realm-management").await.unwrap();
+        !c.unwrap().client.enabled
+    })
+    .await;
+    before(deadline, "the role claims are re-read", async || {
+        let r = app.role_claims(&realm.id, &user.id).await.unwrap();
+        r.realm.contains(&"late-grant".to_owned())
+    })
+    .await;
+    before(deadline, "the keys are re-read", async || {
+        matches!(
+            app.caches().keys.lookup(&realm.id),
+            Some(Lookup::Fresh(k)) if !Arc::ptr_eq(&k, &keys)
+        )
+    })
+    .await;
+    // The re-read keys are the same keys: the JWKS did not change.
+    let reread = app.realm_keys(&realm.id).await.unwrap();
+    assert_eq!(reread.jwks_etag, keys.jwks_etag);
+}
