@@ -67,6 +67,11 @@ impl App {
     pub async fn jwks(&self, realm: &crate::RealmCtx) -> Result<Arc<RealmKeys>, AppError> {
         let alg = SigAlg::from_str(&realm.realm.settings.default_signature_algorithm)
             .unwrap_or(SigAlg::RS256);
+        // One cache read when the key exists (every JWKS but a realm's first).
+        let keys = self.realm_keys(realm.id()).await?;
+        if keys.signer(alg).is_some() {
+            return Ok(keys);
+        }
         self.signer(realm.id(), alg).await?;
         self.realm_keys(realm.id()).await
     }
