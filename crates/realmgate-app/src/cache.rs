@@ -113,7 +113,7 @@ pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Users and token states are re-read at least this often even without notifications (the
 /// default of `AppConfig::subject_ttl`); busy ones are re-read ahead, in the background, from
-/// half of it on (`TtlCache::lookup`, `crate::subjects`).
+/// seven eighths of it on (`TtlCache::lookup`, `crate::subjects`).
 pub const SUBJECT_TTL: Duration = Duration::from_secs(60);
 
 /// A change that makes cached entries stale, applied locally and published to the other nodes.

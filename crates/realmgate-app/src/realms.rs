@@ -34,7 +34,11 @@ impl App {
             Some(Lookup::Due(ctx, refresh)) => {
                 let (app, name) = (self.clone(), name.to_owned());
                 reload_in_background(refresh, "realm", async move {
-                    app.load_realm(&name).await.map(drop)
+                    // Gone (deleted or renamed): `load_realm` dropped the entry, nothing to log.
+                    match app.load_realm(&name).await {
+                        Ok(_) | Err(AppError::NotFound(_)) => Ok(()),
+                        Err(e) => Err(e),
+                    }
                 });
                 return Ok(ctx);
             }

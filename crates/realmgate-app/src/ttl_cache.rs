@@ -8,7 +8,8 @@
 //! housekeeping then drained into access-order lists, inline on the reading task. Four reads per
 //! token made that ~10% of the server's CPU per token (`docs/performance.md`, seventh session).
 //!
-//! [`TtlCache::lookup`] refreshes ahead: an entry read past half its TTL is still served, and one
+//! [`TtlCache::lookup`] refreshes ahead: an entry read past seven eighths of its TTL is still
+//! served, and one
 //! reader is handed a [`Refresh`] to reload it in the background, so a busy entry is replaced
 //! before it expires and no request waits for the store because an entry got old. Nothing is
 //! served past its TTL: an entry nobody refreshed in time expires as before.
@@ -38,7 +39,7 @@ const REFRESH_SLOTS: usize = 4096;
 /// What [`TtlCache::lookup`] found.
 pub enum Lookup<V> {
     Fresh(V),
-    /// Live, but past half its TTL: serve it, and reload it with the [`Refresh`] (this reader
+    /// Live, but past seven eighths of its TTL: serve it, and reload it with the [`Refresh`] (this reader
     /// was picked; the others get `Fresh` until the reload ends).
     Due(V, Refresh),
 }
@@ -59,7 +60,7 @@ impl Drop for Refresh {
 }
 
 /// Runs `reload` on the runtime, holding `refresh` until it ends. A failed reload is logged and
-/// leaves the cached entry to its TTL (the next read past half of it tries again).
+/// leaves the cached entry to its TTL (the next read tries again).
 pub fn reload_in_background<E, F>(refresh: Refresh, what: &'static str, reload: F)
 where
     E: std::fmt::Display,
@@ -123,7 +124,7 @@ where
         None
     }
 
-    /// [`TtlCache::get`], refreshing ahead: an entry read past half its TTL is still served, and
+    /// [`TtlCache::get`], refreshing ahead: an entry read past seven eighths of its TTL is still served, and
     /// one reader (per slot of [`REFRESH_SLOTS`]) gets it as [`Lookup::Due`], with the
     /// [`Refresh`] to reload it in the background.
     pub fn lookup<Q>(&self, key: &Q) -> Option<Lookup<V>>
@@ -136,7 +137,7 @@ where
             self.entries.remove_if(key, |t| t.expires == e.expires);
             return None;
         }
-        if e.expires.saturating_duration_since(now) < self.ttl / 2
+        if e.expires.saturating_duration_since(now) < self.ttl / 8
             && let Some(refresh) = self.claim(key)
         {
             return Some(Lookup::Due(e.value, refresh));
