@@ -1,6 +1,7 @@
-//! Busy realms, clients, role claims and keys are re-read ahead of their cache TTL
-//! (`TtlCache::lookup`): changed behind the cache's back (a lost notification), they are served
-//! as cached until a background reload replaces them, before the TTL ends.
+//! Busy cache entries are re-read ahead of their TTL (`TtlCache::lookup`): realms, clients, role
+//! claims and keys, and the subject caches of `subjects.rs` (users, token states). Changed behind
+//! the cache's back (a lost notification), they are served as cached until a background reload
+//! replaces them, before the TTL ends.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use crate::realms::RealmInput;
@@ -11,13 +12,14 @@ use realmgate_domain::FixedClock;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The safety TTL of this test: long enough for a loaded machine's store reads and a key load,
+/// The TTLs of these tests: long enough for a loaded machine's store reads and a key load,
 /// short enough to wait for seven eighths of it.
 const TTL: Duration = Duration::from_secs(8);
 
 fn node(store: &realmgate_store::Store) -> App {
     let mut config = AppConfig::new("http://127.0.0.1:1");
     config.safety_ttl = TTL;
+    config.subject_ttl = TTL;
     App::new(
         store.clone(),
         MasterKey::generate(),
@@ -144,4 +146,127 @@ async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl
     // The re-read keys are the same keys: the JWKS did not change.
     let reread = app.realm_keys(&realm.id).await.unwrap();
     assert_eq!(reread.jwks_etag, keys.jwks_etag);
+}
+
+#[tokio::test]
+async fn a_busy_user_is_re_read_ahead_of_its_ttl() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let app = node(&store);
+    let realm = app
+        .create_realm(RealmInput {
+            name: Some("ahead".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    let mut user = realmgate_domain::User {
+        id: realmgate_domain::UserId::new(),
+        username: "ann".into(),
+        email: None,
+        email_verified: false,
+        first_name: Some("Ann".into()),
+        last_name: None,
+        enabled: true,
+        attributes: Default::default(),
+        service_account_client: None,
+        created_at: 1_800_000_000,
+    };
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.insert_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+    let ctx = app.realm("ahead").await.unwrap();
+    let cached_at = Instant::now();
+    assert!(
+        app.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled
+    );
+
+    // Disabled in the store with no notification (no listener runs here).
+    user.enabled = false;
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.update_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        app.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled,
+        "young: served from the cache"
+    );
+    tokio::time::sleep(TTL * 7 / 8 + Duration::from_millis(150)).await;
+    assert!(
+        app.cached_user(&ctx, &user.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .enabled,
+        "late in its TTL the cached user is still served, and re-read in the background"
+    );
+    before(
+        cached_at + TTL,
+        "the re-read user replaces the cached one",
+        async || {
+            !app.cached_user(&ctx, &user.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .enabled
+        },
+    )
+    .await;
+
+    // A user deleted behind the cache's back is dropped by the re-read.
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.delete_user(&user.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let cached_at = Instant::now();
+    tokio::time::sleep(TTL * 7 / 8 + Duration::from_millis(150)).await;
+    assert!(app.cached_user(&ctx, &user.id).await.unwrap().is_some());
+    before(
+        cached_at + TTL,
+        "the deleted user leaves the cache",
+        async || app.cached_user(&ctx, &user.id).await.unwrap().is_none(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_busy_tokens_revocation_is_read_ahead_of_its_ttl() {
+    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
+    let app = node(&store);
+    let realm = app
+        .create_realm(RealmInput {
+            name: Some("revoked".into()),
+            ..RealmInput::default()
+        })
+        .await
+        .unwrap();
+    let ctx = app.realm("revoked").await.unwrap();
+    let at: realmgate_oidc::claims::AccessTokenClaims = serde_json::from_value(serde_json::json!({
+        "iss": ctx.issuer, "sub": "u", "aud": "c", "exp": 1_800_000_300, "iat": 1_800_000_000,
+        "jti": "jti-ahead", "client_id": "c", "azp": "c", "scope": "openid", "typ": "Bearer",
+        "tenant_id": realm.id.0, "realm_access": { "roles": [] }
+    }))
+    .unwrap();
+    let cached_at = Instant::now();
+    assert!(app.token_live(&ctx, &at).await.unwrap());
+
+    // Revoked in the store with no notification.
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.revoke_jti("jti-ahead", 1_800_000_300).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(app.token_live(&ctx, &at).await.unwrap(), "young: cached");
+    tokio::time::sleep(TTL * 7 / 8 + Duration::from_millis(150)).await;
+    assert!(
+        app.token_live(&ctx, &at).await.unwrap(),
+        "late in its TTL the cached state is still served, and re-read in the background"
+    );
+    before(cached_at + TTL, "the revocation is read", async || {
+        !app.token_live(&ctx, &at).await.unwrap()
+    })
+    .await;
 }

@@ -120,7 +120,3 @@ impl App {
         Ok(live)
     }
 }
-
-#[cfg(test)]
-#[path = "subjects_tests.rs"]
-mod tests;
