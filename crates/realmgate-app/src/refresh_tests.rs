@@ -47,19 +47,27 @@ async fn before<F: AsyncFn() -> bool>(deadline: Instant, what: &str, f: F) {
     panic!("not before the deadline: {what}");
 }
 
-#[tokio::test]
-async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl() {
+/// A fresh store, a node on it, and a realm named `name` with its cached context.
+async fn fresh_realm(
+    name: &str,
+    display_name: Option<&str>,
+) -> (realmgate_store::Store, App, realmgate_domain::Realm) {
     let store = realmgate_store::testing::fresh_test_store().await.unwrap();
     let app = node(&store);
-    let mut realm = app
+    let realm = app
         .create_realm(RealmInput {
-            name: Some("ahead".into()),
-            display_name: Some("Before".into()),
+            name: Some(name.into()),
+            display_name: display_name.map(Into::into),
             ..RealmInput::default()
         })
         .await
         .unwrap();
-    let user = realmgate_domain::User {
+    (store, app, realm)
+}
+
+/// An enabled user named `ann`, not yet stored.
+fn user() -> realmgate_domain::User {
+    realmgate_domain::User {
         id: realmgate_domain::UserId::new(),
         username: "ann".into(),
         email: None,
@@ -70,7 +78,13 @@ async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl
         attributes: Default::default(),
         service_account_client: None,
         created_at: 1_800_000_000,
-    };
+    }
+}
+
+#[tokio::test]
+async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl() {
+    let (store, app, mut realm) = fresh_realm("ahead", Some("Before")).await;
+    let user = user();
     let role = realmgate_domain::Role {
         id: realmgate_domain::RoleId::new(),
         name: "late-grant".into(),
@@ -150,27 +164,8 @@ async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl
 
 #[tokio::test]
 async fn a_busy_user_is_re_read_ahead_of_its_ttl() {
-    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
-    let app = node(&store);
-    let realm = app
-        .create_realm(RealmInput {
-            name: Some("ahead".into()),
-            ..RealmInput::default()
-        })
-        .await
-        .unwrap();
-    let mut user = realmgate_domain::User {
-        id: realmgate_domain::UserId::new(),
-        username: "ann".into(),
-        email: None,
-        email_verified: false,
-        first_name: Some("Ann".into()),
-        last_name: None,
-        enabled: true,
-        attributes: Default::default(),
-        service_account_client: None,
-        created_at: 1_800_000_000,
-    };
+    let (store, app, realm) = fresh_realm("ahead", None).await;
+    let mut user = user();
     let mut tx = store.realm(&realm.id).await.unwrap();
     tx.insert_user(&user).await.unwrap();
     tx.commit().await.unwrap();
@@ -236,15 +231,7 @@ async fn a_busy_user_is_re_read_ahead_of_its_ttl() {
 
 #[tokio::test]
 async fn a_busy_tokens_revocation_is_read_ahead_of_its_ttl() {
-    let store = realmgate_store::testing::fresh_test_store().await.unwrap();
-    let app = node(&store);
-    let realm = app
-        .create_realm(RealmInput {
-            name: Some("revoked".into()),
-            ..RealmInput::default()
-        })
-        .await
-        .unwrap();
+    let (store, app, realm) = fresh_realm("revoked", None).await;
     let ctx = app.realm("revoked").await.unwrap();
     let at: realmgate_oidc::claims::AccessTokenClaims = serde_json::from_value(serde_json::json!({
         "iss": ctx.issuer, "sub": "u", "aud": "c", "exp": 1_800_000_300, "iat": 1_800_000_000,
