@@ -1,5 +1,6 @@
 //! The scaling curve (`--curve 10,1000,10000,100000`): the same scenarios over the first K
-//! realms of one server at each K, summarised per operation as throughput, p99 and the ratio
+//! realms of one server at each K (or, with `--interleave`, over the K realms of one server per
+//! K, measured in alternation), summarised per operation as throughput, p99 and the ratio
 //! p99(K) / p99(smallest K). In a closed loop at saturation p99 mirrors the CPU per request; with
 //! `--rate` every step gets the same offered load, so the ratio compares latency at equal load.
 
@@ -56,6 +57,8 @@ pub struct Curve {
     pub steps: Vec<usize>,
     /// `--rate`: the offered load of every step (requests/s); `None`: a closed loop.
     pub rate_per_s: Option<f64>,
+    /// `--interleave`: one server per step, the steps' rounds measured in alternation.
+    pub interleaved: bool,
     pub rows: Vec<Row>,
     /// Per step: realm creation rate, full provisioning rate and server RSS after provisioning.
     pub realm_creations_per_s: Vec<f64>,
@@ -102,7 +105,7 @@ fn figures(step: &Step) -> Vec<Figures> {
     out
 }
 
-pub fn curve(steps: &[Step], rate_per_s: Option<f64>) -> Curve {
+pub fn curve(steps: &[Step], rate_per_s: Option<f64>, interleaved: bool) -> Curve {
     let mut rows: Vec<Row> = Vec::new();
     for step in steps {
         for f in figures(step) {
@@ -142,6 +145,7 @@ pub fn curve(steps: &[Step], rate_per_s: Option<f64>) -> Curve {
     Curve {
         steps: steps.iter().map(|s| s.realms).collect(),
         rate_per_s,
+        interleaved,
         rows,
         realm_creations_per_s: steps
             .iter()
@@ -174,9 +178,15 @@ impl Curve {
             ),
             None => "in a closed loop".to_owned(),
         };
+        let servers = if self.interleaved {
+            "the K realms of one server per K, each scenario measured on every server in turn \
+             (the order reversed from one scenario to the next)"
+        } else {
+            "the first K realms of one server"
+        };
         let _ = writeln!(
             s,
-            "### Scaling curve\n\nThe same scenarios over the first K realms of one server, {load}; \
+            "### Scaling curve\n\nThe same scenarios over {servers}, {load}; \
              \"×p99\" is p99 at K over p99 at K = {}.\n",
             thousands(self.steps.first().copied().unwrap_or(0))
         );

@@ -15,12 +15,14 @@ mod code_flow;
 mod conn;
 mod curve;
 mod http;
+mod interleave;
 mod pace;
 mod provision;
 mod raw;
 mod report;
 mod scenario;
 mod server;
+mod setup;
 mod stats;
 mod steps;
 mod users;
@@ -32,18 +34,17 @@ mod selftest;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 
-use crate::http::{ClientKind, Http};
-use crate::provision::{Admin, Blueprint, ProvisionMode, UserPassword, realm_names};
-use crate::report::{Argon2Ceiling, Report, RestartInfo, ServerInfo};
-use crate::scenario::{RealmEp, RunCfg, ScenarioArg, Target};
-use crate::steps::StepCfg;
-use crate::users::Shared;
+use crate::http::ClientKind;
+use crate::provision::{ProvisionMode, realm_names};
+use crate::report::{RestartInfo, ServerInfo};
+use crate::scenario::ScenarioArg;
+use crate::setup::{Bench, ServerAt};
+use crate::steps::Step;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -76,6 +77,12 @@ pub struct Args {
     /// With --url: the server's pid, to sample its CPU and RSS.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// With --spawn and --curve: one server per step, each provisioned to its own realm count,
+    /// and every scenario measured on each server in turn (the order reversed from one scenario
+    /// to the next) instead of one server grown step by step: the steps' windows are seconds
+    /// apart, not half an hour, so the machine's drift falls on every step alike.
+    #[arg(long, requires_all = ["spawn", "curve"])]
+    interleave: bool,
     /// Realms to provision (each: one confidential client, one user).
     #[arg(long, default_value_t = 10_000)]
     realms: usize,
@@ -234,44 +241,60 @@ async fn run(args: Args) -> Result<()> {
     {
         bail!("--rate must be in [0.001, 10,000,000] requests per second");
     }
+    if args.interleave && steps.len() < 2 {
+        bail!("--interleave needs a --curve of at least two steps");
+    }
     let stamp = report::timestamp();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let clk_tck = server::clock_ticks();
 
-    // The server.
-    let (mut spawned, base, password, pid) = if args.spawn {
-        let log = args.out.join(format!("loadbench-{stamp}-server.log"));
+    // The servers: one per step with --interleave, one with --spawn, none with --url.
+    let count = match (args.spawn, args.interleave) {
+        (false, _) => 0,
+        (true, false) => 1,
+        (true, true) => steps.len(),
+    };
+    let mut spawned: Vec<server::Spawned> = Vec::new();
+    for i in 0..count {
+        let tag = if count > 1 {
+            format!("{stamp}-{i}")
+        } else {
+            stamp.clone()
+        };
+        let log = args.out.join(format!("loadbench-{tag}-server.log"));
         eprintln!("starting {} ...", args.server_bin.display());
-        let s = server::Spawned::start(&args.server_bin, args.database_url.as_deref(), log, &stamp)
-            .await?;
+        let s =
+            match server::Spawned::start(&args.server_bin, args.database_url.as_deref(), log, &tag)
+                .await
+            {
+                Ok(s) => s,
+                Err(e) => {
+                    stop_all(spawned, None).await;
+                    return Err(e);
+                }
+            };
         eprintln!(
             "server pid {} ready at {} after {:.0} ms",
             s.pid,
             s.base_url,
             s.startup.as_secs_f64() * 1000.0
         );
-        let (base, pw, pid) = (s.base_url.clone(), s.admin_password.clone(), s.pid);
-        (Some(s), base, pw, Some(pid))
-    } else {
-        let url = args
-            .url
-            .clone()
-            .context("give --url URL --admin-password PW, or --spawn")?;
-        check_loopback(&url)?;
-        let pw = args
-            .admin_password
-            .clone()
-            .context("--admin-password is required with --url")?;
-        (
-            None,
-            url.trim_end_matches('/').to_owned(),
-            pw,
-            args.server_pid,
-        )
-    };
+        spawned.push(s);
+    }
 
-    let mut server_info = spawned.as_ref().map(|s| ServerInfo {
+    let mut result = measure(&args, &steps, &spawned, clk_tck, &stamp).await;
+    // The largest (or only) spawned server is the one restarted and reported.
+    if let (Ok(report), Some(s)) = (result.as_mut(), spawned.last_mut())
+        && !args.no_restart
+    {
+        eprintln!("restarting the server on the same data ({total} realms) ...");
+        match restart(s, &args, total).await {
+            Ok(r) => report.restart = Some(r),
+            Err(e) => eprintln!("restart: {e:#}"),
+        }
+    }
+    let mut server_info = spawned.last().map(|s| ServerInfo {
         pid: s.pid,
         store: if args.database_url.is_some() {
             "postgres".into()
@@ -282,36 +305,7 @@ async fn run(args: Args) -> Result<()> {
         shutdown_ms: None,
         log: s.log_path.display().to_string(),
     });
-    let mut result = drive(&args, &steps, &base, &password, pid, clk_tck, &stamp).await;
-    if let (Ok(report), Some(s)) = (result.as_mut(), spawned.as_mut())
-        && !args.no_restart
-    {
-        eprintln!("restarting the server on the same data ({total} realms) ...");
-        match restart(s, &args, &base, total).await {
-            Ok(r) => report.restart = Some(r),
-            Err(e) => eprintln!("restart: {e:#}"),
-        }
-    }
-
-    if let Some(s) = spawned {
-        let log_path = s.log_path.clone();
-        match s.stop().await {
-            Ok(Some(d)) => {
-                if let Some(i) = server_info.as_mut() {
-                    i.shutdown_ms = Some(d.as_secs_f64() * 1000.0);
-                }
-            }
-            Ok(None) => eprintln!("the server did not stop within 10 s of SIGTERM; killed it"),
-            Err(e) => eprintln!("stopping the server: {e:#}"),
-        }
-        let log = server::tail(&log_path, 20);
-        if log.contains("ERROR") || log.contains("panicked") {
-            eprintln!(
-                "the server logged errors (see {}):\n{log}",
-                log_path.display()
-            );
-        }
-    }
+    stop_all(spawned, server_info.as_mut()).await;
 
     let mut report = result?;
     report.server = server_info;
@@ -325,15 +319,103 @@ async fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// Stops the spawned servers (the last one's shutdown time goes into `info`) and shows the
+/// tail of any log with errors.
+async fn stop_all(spawned: Vec<server::Spawned>, mut info: Option<&mut ServerInfo>) {
+    let last = spawned.len().saturating_sub(1);
+    for (i, s) in spawned.into_iter().enumerate() {
+        let log_path = s.log_path.clone();
+        match s.stop().await {
+            Ok(Some(d)) => {
+                if i == last
+                    && let Some(info) = info.as_deref_mut()
+                {
+                    info.shutdown_ms = Some(d.as_secs_f64() * 1000.0);
+                }
+            }
+            Ok(None) => eprintln!("the server did not stop within 10 s of SIGTERM; killed it"),
+            Err(e) => eprintln!("stopping the server: {e:#}"),
+        }
+        let log = server::tail(&log_path, 20);
+        if log.contains("ERROR") || log.contains("panicked") {
+            eprintln!(
+                "the server logged errors (see {}):\n{log}",
+                log_path.display()
+            );
+        }
+    }
+}
+
+/// Every step against the ready servers: the spawned ones, or the one at `--url`.
+async fn measure(
+    args: &Args,
+    steps: &[usize],
+    spawned: &[server::Spawned],
+    clk_tck: f64,
+    stamp: &str,
+) -> Result<report::Report> {
+    let total = steps.last().copied().unwrap_or(0);
+    let bench = Bench::new(args, total, clk_tck).await?;
+    let spawned: Vec<ServerAt> = spawned
+        .iter()
+        .map(|s| ServerAt {
+            base: s.base_url.clone(),
+            password: s.admin_password.clone(),
+            pid: Some(s.pid),
+        })
+        .collect();
+    let (done, distribution, rss_idle) = if args.interleave {
+        interleave::drive(args, &bench, &spawned, steps).await?
+    } else if let Some(s) = spawned.first() {
+        sequential(args, &bench, s, steps).await?
+    } else {
+        let url = args
+            .url
+            .clone()
+            .context("give --url URL --admin-password PW, or --spawn")?;
+        check_loopback(&url)?;
+        let pw = args
+            .admin_password
+            .clone()
+            .context("--admin-password is required with --url")?;
+        let at = ServerAt {
+            base: url.trim_end_matches('/').to_owned(),
+            password: pw,
+            pid: args.server_pid,
+        };
+        sequential(args, &bench, &at, steps).await?
+    };
+    Ok(bench.report(args, stamp, done, distribution, rss_idle, args.interleave))
+}
+
+/// One server grown step by step: every step provisions the realms it adds and measures
+/// over all of them. Returns the steps, the request distribution and the RSS before provisioning.
+async fn sequential(
+    args: &Args,
+    bench: &Bench,
+    at: &ServerAt,
+    steps: &[usize],
+) -> Result<(Vec<Step>, String, Option<u64>)> {
+    let rss_idle = at.pid.and_then(server::proc_rss_kib);
+    let side = bench.server(args, at)?;
+    let cfg = bench.step_cfg(args, &side);
+    let mut done = Vec::new();
+    let mut from = 0;
+    let mut distribution = String::new();
+    for &k in steps {
+        let target = bench.target(args, &side, k)?;
+        distribution = target.picker.describe();
+        done.push(steps::run_step(&target, from, &cfg).await?);
+        from = k;
+    }
+    Ok((done, distribution, rss_idle))
+}
+
 /// Restarts the spawned server on its data, then reads its RSS when ready and after idling,
 /// and checks that the first and last realm still issue tokens.
-async fn restart(
-    s: &mut server::Spawned,
-    args: &Args,
-    base: &str,
-    total: usize,
-) -> Result<RestartInfo> {
+async fn restart(s: &mut server::Spawned, args: &Args, total: usize) -> Result<RestartInfo> {
     let startup = s.restart().await?;
+    let base = s.base_url.clone();
     let rss_ready = server::proc_rss_kib(s.pid);
     tokio::time::sleep(Duration::from_secs_f64(args.restart_idle)).await;
     let rss_idle = server::proc_rss_kib(s.pid);
@@ -365,187 +447,5 @@ async fn restart(
         rss_idle_mib: rss_idle.map(mib),
         idle_s: args.restart_idle,
         tokens_ok,
-    })
-}
-
-/// Every step (provisioning, warm-up, scenarios) against a ready server.
-async fn drive(
-    args: &Args,
-    steps: &[usize],
-    base: &str,
-    password: &str,
-    pid: Option<u32>,
-    clk_tck: f64,
-    stamp: &str,
-) -> Result<Report> {
-    if args.wait_idle > 0.0 {
-        let (waited, busy) = scenario::wait_idle(Duration::from_secs_f64(args.wait_idle)).await;
-        if waited > 1.5 {
-            eprintln!(
-                "waited {waited:.0} s for the machine to be idle (last {}% busy)",
-                busy.map_or_else(|| "?".to_owned(), |b| format!("{b:.0}"))
-            );
-        }
-    }
-    let total = steps.last().copied().unwrap_or(0);
-    let rss_idle = pid.and_then(server::proc_rss_kib);
-    let names = realm_names(&args.realm_prefix, total);
-    let admin = Arc::new(Admin::new(base, &args.admin_username, password)?);
-    let id_token_alg =
-        (!args.id_token_alg.eq_ignore_ascii_case("realm")).then_some(args.id_token_alg.as_str());
-    let user_password = if args.plain_passwords {
-        UserPassword::Plain
-    } else {
-        UserPassword::hashed().await?
-    };
-    let blueprint = Blueprint::new(
-        &args.access_token_alg,
-        id_token_alg,
-        &user_password,
-        args.provision,
-        args.setup_concurrency,
-    );
-    let realms = Arc::new(
-        names
-            .iter()
-            .map(|n| RealmEp::new(base, n))
-            .collect::<Result<Vec<_>>>()?,
-    );
-    let http = Http::new(args.client, args.concurrency.max(args.setup_concurrency))?;
-    let shared = Arc::new(Shared::default());
-    let zipf = args.zipf.then_some(args.zipf_exponent);
-
-    let scenarios = scenario::scenarios(&args.scenario);
-    let argon2 = if scenarios
-        .iter()
-        .any(|s| s.mix.iter().any(|(o, _)| o.logs_in()))
-    {
-        Some(argon2_ceiling().await?)
-    } else {
-        None
-    };
-    let run_cfg = RunCfg {
-        concurrency: args.concurrency,
-        warmup: Duration::from_secs_f64(args.warmup),
-        duration: Duration::from_secs_f64(args.duration),
-        max_requests: args.max_requests,
-        server_pid: pid,
-        clk_tck,
-        setup_concurrency: args.setup_concurrency,
-        cores: std::thread::available_parallelism().map_or(1, |c| c.get()),
-        wait_idle: Duration::from_secs_f64(args.wait_idle),
-        db_comm: args
-            .database_url
-            .as_ref()
-            .map(|_| args.db_process_name.clone()),
-        rate: args.rate,
-    };
-    let step_cfg = StepCfg {
-        admin,
-        names: &names,
-        blueprint: &blueprint,
-        scenarios: &scenarios,
-        run: &run_cfg,
-        argon2: argon2.as_ref(),
-        max_other_cpu: args.max_other_cpu,
-        retries: args.retries,
-        rounds: args.rounds.max(1),
-    };
-    let mut done = Vec::new();
-    let mut from = 0;
-    let mut distribution = String::new();
-    for &k in steps {
-        let target = Arc::new(Target::new(
-            http.clone(),
-            base,
-            Arc::clone(&realms),
-            k,
-            zipf,
-            args.token_realms,
-            Arc::clone(&shared),
-        )?);
-        distribution = target.picker.describe();
-        done.push(steps::run_step(&target, from, &step_cfg).await?);
-        from = k;
-    }
-    let curve = (done.len() > 1).then(|| curve::curve(&done, args.rate));
-
-    Ok(Report {
-        started_at: stamp.to_owned(),
-        command: std::env::args().collect::<Vec<_>>().join(" "),
-        machine: server::machine(),
-        client: args.client,
-        loadgen_threads: args.threads.max(1),
-        distribution,
-        id_token_alg: id_token_alg.unwrap_or("realm default (RS256)").to_owned(),
-        access_token_alg: args.access_token_alg.clone(),
-        realms: total,
-        concurrency: args.concurrency,
-        rate_per_s: args.rate,
-        load: match args.rate {
-            Some(r) => format!(
-                "open loop at {r} requests/s (up to {} in flight)",
-                args.concurrency
-            ),
-            None => format!("closed loop, {} workers", args.concurrency),
-        },
-        duration_s: args.duration,
-        warmup_s: args.warmup,
-        token_realms_max: args.token_realms,
-        server: None,
-        server_rss_idle_mib: rss_idle.map(|k| k as f64 / 1024.0),
-        argon2,
-        steps: done,
-        curve,
-        restart: None,
-    })
-}
-
-/// argon2id verification at the server's default (OWASP) parameters, timed here on an idle
-/// server through the server's own bounded pool: one at a time (what one login waits for), then
-/// one per core at once, which is the ceiling for password logins. That ceiling is measured, not
-/// `cores / one-at-a-time`: a verification fills 19 MiB of memory, and two vCPUs of a VM need not
-/// run two of them as fast as one (shared caches, memory bandwidth, the host's other tenants).
-async fn argon2_ceiling() -> Result<Argon2Ceiling> {
-    use realmgate_crypto::{PasswordHasher, PasswordParams, hash_password_blocking};
-    let params = PasswordParams::OWASP;
-    let phc = tokio::task::spawn_blocking(move || hash_password_blocking(params, "pw"))
-        .await?
-        .map_err(|e| anyhow::anyhow!("argon2id: {e}"))?;
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    const ALL_CORES_ROUNDS: usize = 16;
-    let hasher = PasswordHasher::new(params, cores, cores * ALL_CORES_ROUNDS);
-    let verify = |hasher: PasswordHasher, phc: String| async move {
-        let verdict = hasher
-            .verify("pw".to_owned(), phc)
-            .await
-            .map_err(|e| anyhow::anyhow!("argon2id: {e}"))?;
-        anyhow::ensure!(verdict.ok, "argon2id: the password did not verify");
-        Ok(())
-    };
-    // The median of 9 verifications, one at a time.
-    let mut times = Vec::new();
-    for _ in 0..9 {
-        let t0 = Instant::now();
-        verify(hasher.clone(), phc.clone()).await?;
-        times.push(t0.elapsed().as_secs_f64());
-    }
-    times.sort_by(f64::total_cmp);
-    let per = times.get(times.len() / 2).copied().unwrap_or(1.0);
-    // `cores` at a time: the pool's `cores` workers take the queued verifications in turn.
-    let n = cores * ALL_CORES_ROUNDS;
-    let t0 = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|_| tokio::spawn(verify(hasher.clone(), phc.clone())))
-        .collect();
-    for t in tasks {
-        t.await??;
-    }
-    let wall = t0.elapsed().as_secs_f64();
-    Ok(Argon2Ceiling {
-        verify_ms: per * 1000.0,
-        cores,
-        cores_times_one_per_s: cores as f64 / per,
-        ceiling_per_s: n as f64 / wall,
     })
 }

@@ -460,6 +460,7 @@ impl Target {
 }
 
 /// Per-run settings.
+#[derive(Clone)]
 pub struct RunCfg {
     pub concurrency: usize,
     pub warmup: Duration,

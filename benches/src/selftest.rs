@@ -213,6 +213,84 @@ async fn fixed_rate_curve_achieves_the_rate() {
     );
 }
 
+/// `--interleave`: one server per step, each holding only its own step's realms, and every
+/// round of every scenario measured on each of them, in alternating order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interleaved_curve_measures_one_server_per_step() {
+    use crate::setup::{Bench, ServerAt};
+    let apps = [TestApp::spawn().await, TestApp::spawn().await];
+    let args = Args::try_parse_from([
+        "loadbench",
+        "--spawn",
+        "--interleave",
+        "--curve",
+        "2,4",
+        "--scenario",
+        "cc,userinfo",
+        "--rounds",
+        "2",
+        "--concurrency",
+        "4",
+        "--duration",
+        "0.3",
+        "--warmup",
+        "0.1",
+        "--token-realms",
+        "3",
+        "--setup-concurrency",
+        "4",
+        "--wait-idle",
+        "0",
+        "--retries",
+        "0",
+    ])
+    .unwrap();
+    let bench = Bench::new(&args, 4, crate::server::clock_ticks())
+        .await
+        .unwrap();
+    let servers: Vec<ServerAt> = apps
+        .iter()
+        .map(|a| ServerAt {
+            base: a.url.clone(),
+            password: a.admin_password.clone(),
+            pid: Some(std::process::id()),
+        })
+        .collect();
+    let (steps, distribution, _) = crate::interleave::drive(&args, &bench, &servers, &[2, 4])
+        .await
+        .unwrap();
+    let report =
+        serde_json::to_value(bench.report(&args, "t", steps, distribution, None, true)).unwrap();
+    assert_no_errors(&report);
+    assert_eq!(report["steps"][0]["realms"], 2);
+    assert_eq!(report["steps"][1]["realms"], 4);
+    // Each server was provisioned from zero to its own step, and holds no other step's realms.
+    assert_eq!(report["steps"][1]["provisioning"]["realms"], 4, "{report}");
+    let last = crate::provision::realm_names("lb", 4).pop().unwrap();
+    let http = reqwest::Client::new();
+    for (app, status) in apps.iter().zip([404, 200]) {
+        let r = http
+            .get(format!(
+                "{}/realms/{last}/.well-known/openid-configuration",
+                app.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{last} on {}", app.url);
+    }
+    let curve = &report["curve"];
+    assert_eq!(curve["interleaved"], true);
+    for row in curve["rows"].as_array().unwrap() {
+        for p in row["points"].as_array().unwrap() {
+            assert_eq!(p["p99_rounds_ms"].as_array().unwrap().len(), 2, "{p}");
+        }
+    }
+    for app in apps {
+        app.stop().await;
+    }
+}
+
 /// The other clients still drive every kind of request (the code flow included).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_clients_have_no_errors() {

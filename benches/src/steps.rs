@@ -45,8 +45,29 @@ pub struct StepCfg<'a> {
     pub rounds: u32,
 }
 
+/// A step provisioned and warmed up, before its measurements.
+pub struct Prepared {
+    provisioning: ProvisionReport,
+    first_tokens: WarmReport,
+    server_rss_mib: Option<f64>,
+    logins0: u64,
+    renewals0: u64,
+}
+
 /// Provisions realms `from..target.active` and measures the step.
 pub async fn run_step(target: &Arc<Target>, from: usize, cfg: &StepCfg<'_>) -> Result<Step> {
+    let prepared = prepare(target, from, cfg).await?;
+    let mut rounds: Vec<Vec<ScenarioResult>> = cfg.scenarios.iter().map(|_| Vec::new()).collect();
+    for round in 1..=cfg.rounds {
+        for (sc, kept) in cfg.scenarios.iter().zip(rounds.iter_mut()) {
+            kept.push(measure_round(target, sc, cfg, round).await?);
+        }
+    }
+    finish(target, prepared, rounds)
+}
+
+/// Provisions realms `from..target.active`, gets their first tokens and reads the server's RSS.
+pub async fn prepare(target: &Arc<Target>, from: usize, cfg: &StepCfg<'_>) -> Result<Prepared> {
     let k = target.active;
     let names = Arc::new(cfg.names.get(..k).context("realm names")?.to_vec());
     eprintln!(
@@ -89,49 +110,66 @@ pub async fn run_step(target: &Arc<Target>, from: usize, cfg: &StepCfg<'_>) -> R
         .server_pid
         .and_then(server::proc_rss_kib)
         .map(|k| k as f64 / 1024.0);
-    let (logins0, renewals0) = (
-        target.shared.logins.load(Ordering::Relaxed),
-        target.shared.renewals.load(Ordering::Relaxed),
-    );
+    Ok(Prepared {
+        provisioning,
+        first_tokens,
+        server_rss_mib,
+        logins0: target.shared.logins.load(Ordering::Relaxed),
+        renewals0: target.shared.renewals.load(Ordering::Relaxed),
+    })
+}
 
-    let mut rounds: Vec<Vec<ScenarioResult>> = cfg.scenarios.iter().map(|_| Vec::new()).collect();
-    for round in 1..=cfg.rounds {
-        for (sc, kept) in cfg.scenarios.iter().zip(rounds.iter_mut()) {
-            let of = if cfg.rounds > 1 {
-                format!(" (round {round} of {})", cfg.rounds)
-            } else {
-                String::new()
-            };
-            eprintln!("  scenario {} over {k} realms{of} ...", sc.name);
-            let r = measure(target, sc, cfg).await?;
-            let open = r.open_loop.as_ref().map_or_else(String::new, |o| {
-                format!(
-                    " (sent {:.0}/s of {}/s, {} late)",
-                    o.achieved_per_s, o.offered_per_s, o.late
-                )
-            });
-            eprintln!(
-                "    {:.0} req/s{open}, {} errors, p99 {:.2} ms",
-                r.ok_per_s,
-                r.error_count(),
-                r.latency_ms.p99
-            );
-            kept.push(r);
-        }
-    }
+/// One round of one scenario over the step's realms.
+pub async fn measure_round(
+    target: &Arc<Target>,
+    sc: &Scenario,
+    cfg: &StepCfg<'_>,
+    round: u32,
+) -> Result<ScenarioResult> {
+    let of = if cfg.rounds > 1 {
+        format!(" (round {round} of {})", cfg.rounds)
+    } else {
+        String::new()
+    };
+    eprintln!(
+        "  scenario {} over {} realms{of} ...",
+        sc.name, target.active
+    );
+    let r = measure(target, sc, cfg).await?;
+    let open = r.open_loop.as_ref().map_or_else(String::new, |o| {
+        format!(
+            " (sent {:.0}/s of {}/s, {} late)",
+            o.achieved_per_s, o.offered_per_s, o.late
+        )
+    });
+    eprintln!(
+        "    {:.0} req/s{open}, {} errors, p99 {:.2} ms",
+        r.ok_per_s,
+        r.error_count(),
+        r.latency_ms.p99
+    );
+    Ok(r)
+}
+
+/// The step's figures from its rounds (one list of rounds per scenario).
+pub fn finish(
+    target: &Target,
+    prepared: Prepared,
+    rounds: Vec<Vec<ScenarioResult>>,
+) -> Result<Step> {
     let results = rounds
         .into_iter()
         .map(median_round)
         .collect::<Option<Vec<_>>>()
         .context("a scenario without a measurement")?;
     Ok(Step {
-        realms: k,
-        provisioning,
-        first_tokens,
-        server_rss_mib,
+        realms: target.active,
+        provisioning: prepared.provisioning,
+        first_tokens: prepared.first_tokens,
+        server_rss_mib: prepared.server_rss_mib,
         token_realms: target.sample.realms.len(),
-        token_logins: target.shared.logins.load(Ordering::Relaxed) - logins0,
-        token_renewals: target.shared.renewals.load(Ordering::Relaxed) - renewals0,
+        token_logins: target.shared.logins.load(Ordering::Relaxed) - prepared.logins0,
+        token_renewals: target.shared.renewals.load(Ordering::Relaxed) - prepared.renewals0,
         scenarios: results,
     })
 }
