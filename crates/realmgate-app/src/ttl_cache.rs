@@ -8,11 +8,18 @@
 //! housekeeping then drained into access-order lists, inline on the reading task. Four reads per
 //! token made that ~10% of the server's CPU per token (`docs/performance.md`, seventh session).
 //!
-//! [`TtlCache::lookup`] refreshes ahead: an entry read past seven eighths of its TTL is still
-//! served, and one
-//! reader is handed a [`Refresh`] to reload it in the background, so a busy entry is replaced
-//! before it expires and no request waits for the store because an entry got old. Nothing is
-//! served past its TTL: an entry nobody refreshed in time expires as before.
+//! [`TtlCache::lookup`] refreshes ahead: an entry read past its refresh point is still served,
+//! and one reader is handed a [`Refresh`] to reload it in the background, so a busy entry is
+//! replaced before it expires and no request waits for the store because an entry got old.
+//! Nothing is served past its TTL: an entry nobody refreshed in time expires as before.
+//!
+//! Each entry's refresh point is drawn when it is stored, between half and seven eighths of its
+//! TTL. Entries stored together (a restart's first minutes of traffic, a warm-up, a bulk import)
+//! would otherwise all come due in the same last eighth: at 100,000 busy realms, the realm,
+//! client, role-claims and key entries of every realm within the same 3.75 minutes of a 30-minute
+//! TTL, ~1,800 background store reads a second on top of the traffic. Spread over three eighths
+//! of the TTL the first wave is a third as dense, and each reload draws a new point, so the
+//! waves blur into the steady rate of one reload per busy entry per ~0.7 TTL.
 //!
 //! An expired entry is dropped when it is next read or by [`TtlCache::purge_expired`], which the
 //! app runs every minute (`Caches::purge_expired`): what an idle realm left in the caches is gone
@@ -24,7 +31,7 @@ use quick_cache::{Equivalent, OptionsBuilder, UnitWeighter};
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Shards per cache, each under its own lock. More than quick_cache's default (4 per core) so
@@ -39,7 +46,7 @@ const REFRESH_SLOTS: usize = 4096;
 /// What [`TtlCache::lookup`] found.
 pub enum Lookup<V> {
     Fresh(V),
-    /// Live, but past seven eighths of its TTL: serve it, and reload it with the [`Refresh`] (this reader
+    /// Live, but past its refresh point: serve it, and reload it with the [`Refresh`] (this reader
     /// was picked; the others get `Fresh` until the reload ends).
     Due(V, Refresh),
 }
@@ -78,6 +85,23 @@ where
 struct Timed<V> {
     value: V,
     expires: Instant,
+    /// From here on a [`TtlCache::lookup`] hands out the entry's [`Refresh`].
+    due: Instant,
+}
+
+/// Draws the refresh points: a counter through splitmix64's finaliser, uniform enough to spread
+/// entries stored in the same instant, and free of locks and of a random-number dependency.
+static DRAWS: AtomicU64 = AtomicU64::new(0);
+
+/// A fraction in [0, 1) for the next refresh point.
+fn next_fraction() -> f64 {
+    let mut z = DRAWS
+        .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A cache of at most `capacity` entries, each living at most `ttl`.
@@ -124,9 +148,10 @@ where
         None
     }
 
-    /// [`TtlCache::get`], refreshing ahead: an entry read past seven eighths of its TTL is still served, and
-    /// one reader (per slot of [`REFRESH_SLOTS`]) gets it as [`Lookup::Due`], with the
-    /// [`Refresh`] to reload it in the background.
+    /// [`TtlCache::get`], refreshing ahead: an entry read past its refresh point (between half
+    /// and seven eighths of its TTL) is still served, and one reader (per slot of
+    /// [`REFRESH_SLOTS`]) gets it as [`Lookup::Due`], with the [`Refresh`] to reload it in the
+    /// background.
     pub fn lookup<Q>(&self, key: &Q) -> Option<Lookup<V>>
     where
         Q: Hash + Equivalent<K> + ?Sized,
@@ -137,7 +162,7 @@ where
             self.entries.remove_if(key, |t| t.expires == e.expires);
             return None;
         }
-        if e.expires.saturating_duration_since(now) < self.ttl / 8
+        if now >= e.due
             && let Some(refresh) = self.claim(key)
         {
             return Some(Lookup::Due(e.value, refresh));
@@ -158,13 +183,19 @@ where
     }
 
     pub fn insert(&self, key: K, value: V) {
-        self.entries.insert(
-            key,
-            Timed {
-                value,
-                expires: Instant::now() + self.ttl,
-            },
-        );
+        self.entries.insert(key, self.timed(value));
+    }
+
+    /// `value` stored now: it expires after the TTL and comes due for its refresh at a point
+    /// drawn between half and seven eighths of it.
+    fn timed(&self, value: V) -> Timed<V> {
+        let now = Instant::now();
+        let spread = self.ttl.mul_f64(3.0 / 8.0 * next_fraction());
+        Timed {
+            value,
+            expires: now + self.ttl,
+            due: now + self.ttl / 2 + spread,
+        }
     }
 
     /// Drops the stored entry for `key`. A load in flight for it is left alone: quick_cache's
@@ -211,10 +242,7 @@ where
             }
         }
         let value = load.await?;
-        let timed = Timed {
-            value: value.clone(),
-            expires: Instant::now() + self.ttl,
-        };
+        let timed = self.timed(value.clone());
         match guard {
             Some(g) => {
                 let _ = g.insert(timed);
@@ -240,6 +268,32 @@ mod tests {
         assert_eq!(c.get("a"), Some(2));
         c.invalidate("a");
         assert_eq!(c.get("a"), None);
+    }
+
+    #[test]
+    fn refresh_points_spread_between_half_and_seven_eighths_of_the_ttl() {
+        let ttl = Duration::from_secs(800);
+        let c: TtlCache<u32, u32> = TtlCache::new(10, ttl);
+        let t0 = Instant::now();
+        let offsets: Vec<f64> = (0..2000)
+            .map(|i| c.timed(i).due.duration_since(t0).as_secs_f64() / ttl.as_secs_f64())
+            .collect();
+        assert!(
+            offsets.iter().all(|f| (0.5..0.876).contains(f)),
+            "{offsets:?}"
+        );
+        // Spread over the window, not bunched: each of its eight parts holds some.
+        for part in 0..8 {
+            let lo = 0.5 + 0.375 * f64::from(part) / 8.0;
+            let n = offsets
+                .iter()
+                .filter(|f| (lo..lo + 0.375 / 8.0).contains(*f))
+                .count();
+            assert!((150..350).contains(&n), "{n} of 2,000 in part {part}");
+        }
+        // Nobody is handed a refresh before the entry's point.
+        c.insert(1, 1);
+        assert!(matches!(c.lookup(&1), Some(Lookup::Fresh(1))));
     }
 
     #[test]
