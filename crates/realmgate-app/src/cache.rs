@@ -2,6 +2,7 @@
 //! number of realms beyond the configured capacity: idle realms cost nothing.
 
 use crate::RealmCtx;
+use crate::cache_key::KeyPart;
 use crate::client_auth::ClientCtx;
 use crate::keys::RealmKeys;
 use crate::realm_cache::RealmCache;
@@ -16,7 +17,7 @@ use std::time::Duration;
 pub struct Caches {
     /// realm name → context. Insert through [`Caches::insert_realm`] with a
     /// [`Caches::realm_stamp`] read before the load.
-    pub realms: TtlCache<String, Arc<RealmCtx>>,
+    pub realms: TtlCache<KeyPart, Arc<RealmCtx>>,
     /// Bumped by every realm invalidation: a realm context loaded across one is not cached. One
     /// counter for all realms (realm changes are admin operations, rare next to reads), so a
     /// change makes loads of other realms in flight at that moment go uncached once.
@@ -24,7 +25,7 @@ pub struct Caches {
     /// (realm, clientId) → client with its secret opened.
     pub clients: RealmCache<String, Arc<ClientCtx>>,
     /// realm → signing keys and the serialised JWKS.
-    pub keys: TtlCache<RealmId, Arc<RealmKeys>>,
+    pub keys: TtlCache<KeyPart, Arc<RealmKeys>>,
     /// (realm, user) → role claims; dropped on any role change in the realm (and after the safety
     /// TTL: at 100,000 busy realms a 60 s TTL made most client-credentials requests recompute them).
     pub roles: RealmCache<UserId, Arc<RoleClaims>>,
@@ -68,8 +69,8 @@ impl Caches {
     /// Drops everything cached for a realm (rename, delete, settings change).
     pub fn forget_realm(&self, name: &str, id: &RealmId) {
         self.realms_stamp.fetch_add(1, Ordering::AcqRel);
-        self.realms.invalidate(name);
-        self.keys.invalidate(id);
+        self.realms.invalidate(&KeyPart::of(name));
+        self.keys.invalidate(&KeyPart::of(id.as_str()));
         self.clients.forget_realm(id);
         self.forget_roles(id);
         self.forget_subjects(id);
@@ -85,7 +86,7 @@ impl Caches {
     /// since: the context may predate the change it announced (this node's or another's).
     pub fn insert_realm(&self, name: String, stamp: u64, ctx: Arc<RealmCtx>) {
         if self.realm_stamp() == stamp {
-            self.realms.insert(name, ctx);
+            self.realms.insert(KeyPart::of(&name), ctx);
         }
     }
 
@@ -112,8 +113,9 @@ pub const SAFETY_TTL: Duration = Duration::from_secs(1800);
 pub const PURGE_EVERY: Duration = Duration::from_secs(60);
 
 /// Users and token states are re-read at least this often even without notifications (the
-/// default of `AppConfig::subject_ttl`); busy ones are re-read ahead, in the background, from
-/// seven eighths of it on (`TtlCache::lookup`, `crate::subjects`).
+/// default of `AppConfig::subject_ttl`); busy ones are re-read ahead, in the background, from a
+/// point drawn per entry between half and seven eighths of it (`TtlCache::lookup`,
+/// `crate::subjects`).
 pub const SUBJECT_TTL: Duration = Duration::from_secs(60);
 
 /// A change that makes cached entries stale, applied locally and published to the other nodes.
@@ -149,7 +151,7 @@ impl Caches {
             }
             Invalidation::Roles { realm } => self.forget_roles(realm),
             Invalidation::Keys { realm } => {
-                self.keys.invalidate(realm);
+                self.keys.invalidate(&KeyPart::of(realm.as_str()));
                 self.forget_verified(realm);
             }
             Invalidation::Subjects { realm } => self.forget_subjects(realm),

@@ -1,6 +1,7 @@
 //! Tests of `invalidation.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::cache_key::KeyPart;
 use crate::realms::RealmInput;
 use crate::{App, AppConfig, AppError, Invalidation};
 use realmgate_crypto::{MasterKey, PasswordHasher, PasswordParams};
@@ -220,19 +221,21 @@ async fn a_node_skips_its_own_invalidations_and_applies_the_others() {
     .await;
     let keys = a.realm_keys(&realm.id).await.unwrap();
     let marker = realmgate_domain::RealmId("marker".into());
-    a.caches().keys.insert(marker.clone(), keys.clone());
+    a.caches()
+        .keys
+        .insert(KeyPart::of(marker.as_str()), keys.clone());
     b.invalidate(Invalidation::Keys {
         realm: marker.clone(),
     })
     .await;
     until("A applies B's later invalidation", async || {
-        a.caches().keys.get(&marker).is_none()
+        a.caches().keys.get(&KeyPart::of(marker.as_str())).is_none()
     })
     .await;
     let cached = a
         .caches()
         .keys
-        .get(&realm.id)
+        .get(&KeyPart::of(realm.id.as_str()))
         .expect("A's reloaded keys are still cached");
     assert!(Arc::ptr_eq(&cached, &keys));
 }
@@ -251,7 +254,7 @@ async fn a_realm_loaded_across_its_invalidation_is_not_cached() {
         .await
         .unwrap();
     let ctx = a.realm("raced").await.unwrap();
-    a.caches().realms.invalidate("raced");
+    a.caches().realms.invalidate(&KeyPart::of("raced"));
 
     let before = a.caches().realm_stamp();
     a.invalidate(Invalidation::Realm {
@@ -260,9 +263,9 @@ async fn a_realm_loaded_across_its_invalidation_is_not_cached() {
     })
     .await;
     a.caches().insert_realm("raced".into(), before, ctx.clone());
-    assert!(a.caches().realms.get("raced").is_none());
+    assert!(a.caches().realms.get(&KeyPart::of("raced")).is_none());
 
     let after = a.caches().realm_stamp();
     a.caches().insert_realm("raced".into(), after, ctx.clone());
-    assert!(a.caches().realms.get("raced").is_some());
+    assert!(a.caches().realms.get(&KeyPart::of("raced")).is_some());
 }

@@ -2,6 +2,7 @@
 //! with the master key at rest, parsed once into the cache, rotated next → active → retired with
 //! every key still published in the JWKS during the overlap.
 
+use crate::cache_key::KeyPart;
 use crate::ttl_cache::{Lookup, reload_in_background};
 use crate::{App, AppError};
 use realmgate_crypto::{SigAlg, SigningKey, VerifyingKey};
@@ -35,14 +36,14 @@ impl App {
     /// Busy realms' keys are re-read ahead of their cache TTL, in the background and on the
     /// realm's key lock like every other read of them.
     pub async fn realm_keys(&self, realm: &RealmId) -> Result<Arc<RealmKeys>, AppError> {
-        match self.caches().keys.lookup(realm) {
+        match self.caches().keys.lookup(&KeyPart::of(realm.as_str())) {
             Some(Lookup::Fresh(keys)) => return Ok(keys),
             Some(Lookup::Due(keys, refresh)) => {
                 let (app, realm) = (self.clone(), realm.clone());
                 reload_in_background(refresh, "keys", async move {
                     let _turn = app.key_lock(&realm).lock().await;
                     let keys = app.load_keys(&realm, None).await?;
-                    app.caches().keys.insert(realm.clone(), keys);
+                    app.caches().keys.insert(KeyPart::of(realm.as_str()), keys);
                     Ok::<(), AppError>(())
                 });
                 return Ok(keys);
@@ -51,7 +52,7 @@ impl App {
         }
         self.caches()
             .keys
-            .get_or_try_insert_with(realm, async {
+            .get_or_try_insert_with(&KeyPart::of(realm.as_str()), async {
                 // Not while this node generates one of the realm's keys (see `signer`).
                 let _turn = self.key_lock(realm).lock().await;
                 self.load_keys(realm, None).await
@@ -90,7 +91,9 @@ impl App {
         }
         let _turn = self.key_lock(realm).lock().await;
         let keys = self.load_keys(realm, Some(alg)).await?;
-        self.caches().keys.insert(realm.clone(), keys.clone());
+        self.caches()
+            .keys
+            .insert(KeyPart::of(realm.as_str()), keys.clone());
         keys.signer(alg)
             .cloned()
             .ok_or_else(|| AppError::internal("no signing key after generation"))

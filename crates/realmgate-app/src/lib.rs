@@ -12,6 +12,7 @@ pub mod authorize;
 pub mod bootstrap;
 pub mod brute_force;
 pub mod cache;
+pub mod cache_key;
 pub mod client_auth;
 pub mod error;
 pub mod flow;

@@ -14,10 +14,15 @@
 //!
 //! [`RealmCache::lookup`] refreshes ahead as [`TtlCache::lookup`] does, and a stamp older than the
 //! realm's is a miss there too.
+//!
+//! Entries are stored under [`KeyPart`]s (`cache_key.rs`), not the caller's `String`s: the key
+//! bytes a read compares sit in the entry itself.
 
+use crate::cache_key::{AsKeyPart, KeyPart};
 use crate::ttl_cache::{Lookup, TtlCache};
 use realmgate_domain::RealmId;
 use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -72,13 +77,14 @@ pub struct Stamp(u64);
 
 /// A cache keyed by `(realm, K)` whose realm-wide invalidation costs one atomic increment.
 pub struct RealmCache<K, V> {
-    entries: TtlCache<(RealmId, K), Stamped<V>>,
+    entries: TtlCache<(KeyPart, KeyPart), Stamped<V>>,
     stamps: Stamps,
+    keys: PhantomData<fn(&K)>,
 }
 
 impl<K, V> RealmCache<K, V>
 where
-    K: Hash + Eq + Clone,
+    K: AsKeyPart,
     V: Clone,
 {
     /// At most `capacity` entries, each living at most `ttl`.
@@ -86,30 +92,47 @@ where
         Self {
             entries: TtlCache::new(capacity, ttl),
             stamps: Striped::new(SLOTS, |_| AtomicU64::new(0)),
+            keys: PhantomData,
         }
+    }
+
+    /// The stored form of `key`.
+    fn stored(key: &(RealmId, K)) -> (KeyPart, KeyPart) {
+        (KeyPart::of(key.0.as_str()), key.1.key_part())
+    }
+
+    /// The stamp slot of a realm (by its stored form).
+    fn slot(&self, realm: &KeyPart) -> Option<&AtomicU64> {
+        self.stamps.get(self.stamps.slot_of(realm))
+    }
+
+    fn current(&self, realm: &KeyPart) -> u64 {
+        self.slot(realm).map_or(0, |s| s.load(Ordering::Acquire))
     }
 
     /// The realm's current stamp. Read it before loading what will be inserted, so an
     /// invalidation that races with the load makes the inserted entry a miss.
     pub fn stamp(&self, realm: &RealmId) -> Stamp {
-        Stamp(self.stamps.of(realm).load(Ordering::Acquire))
+        Stamp(self.current(&KeyPart::of(realm.as_str())))
     }
 
     /// The entry, unless it is absent, expired, or older than the realm's last invalidation.
     pub fn get(&self, key: &(RealmId, K)) -> Option<V> {
-        let e = self.entries.get(key)?;
-        if e.stamp == self.stamp(&key.0).0 {
+        let key = Self::stored(key);
+        let e = self.entries.get(&key)?;
+        if e.stamp == self.current(&key.0) {
             Some(e.value)
         } else {
             None
         }
     }
 
-    /// [`RealmCache::get`], refreshing ahead: past seven eighths of its TTL, one reader gets the entry with
+    /// [`RealmCache::get`], refreshing ahead: past its refresh point, one reader gets the entry with
     /// a [`Refresh`] to reload it (read [`RealmCache::stamp`] before that load, as for a miss).
     pub fn lookup(&self, key: &(RealmId, K)) -> Option<Lookup<V>> {
-        let current = self.stamp(&key.0).0;
-        match self.entries.lookup(key)? {
+        let key = Self::stored(key);
+        let current = self.current(&key.0);
+        match self.entries.lookup(&key)? {
             Lookup::Fresh(e) => (e.stamp == current).then_some(Lookup::Fresh(e.value)),
             Lookup::Due(e, refresh) => {
                 (e.stamp == current).then_some(Lookup::Due(e.value, refresh))
@@ -120,7 +143,7 @@ where
     /// Stores `value`, loaded after `stamp` was read.
     pub fn insert(&self, key: (RealmId, K), stamp: Stamp, value: V) {
         self.entries.insert(
-            key,
+            Self::stored(&key),
             Stamped {
                 stamp: stamp.0,
                 value,
@@ -130,13 +153,15 @@ where
 
     /// Drops one entry.
     pub fn invalidate(&self, key: &(RealmId, K)) {
-        self.entries.invalidate(key);
+        self.entries.invalidate(&Self::stored(key));
     }
 
     /// Drops every entry of `realm` (and, through the shared slot, makes a few other realms'
     /// entries reload).
     pub fn forget_realm(&self, realm: &RealmId) {
-        self.stamps.of(realm).fetch_add(1, Ordering::AcqRel);
+        if let Some(slot) = self.slot(&KeyPart::of(realm.as_str())) {
+            slot.fetch_add(1, Ordering::AcqRel);
+        }
     }
 
     /// Drops the entries past their TTL.
@@ -223,7 +248,9 @@ mod tests {
         assert_eq!(fresh(c.lookup(&key(&a, "x"))), Some(1), "young: fresh");
         std::thread::sleep(Duration::from_millis(1800));
         let Some(Lookup::Due(1, refresh)) = c.lookup(&key(&a, "x")) else {
-            panic!("past seven eighths of its TTL, the first reader reloads it");
+            panic!(
+                "past seven eighths of its TTL (its refresh point), the first reader reloads it"
+            );
         };
         assert_eq!(
             fresh(c.lookup(&key(&a, "x"))),

@@ -1,6 +1,7 @@
 //! Realm lifecycle and resolution. A realm is a handful of rows: creating one is a constant
 //! number of inserts, and nothing is loaded or held for it until a request names it.
 
+use crate::cache_key::KeyPart;
 use crate::ttl_cache::{Lookup, reload_in_background};
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{
@@ -29,7 +30,7 @@ impl App {
     /// Resolves a realm by the name in the URL. An unknown realm is an error, never a default.
     /// A busy realm is re-read ahead of its cache TTL, in the background.
     pub async fn realm(&self, name: &str) -> Result<Arc<RealmCtx>, AppError> {
-        match self.caches().realms.lookup(name) {
+        match self.caches().realms.lookup(&KeyPart::of(name)) {
             Some(Lookup::Fresh(ctx)) => return Ok(ctx),
             Some(Lookup::Due(ctx, refresh)) => {
                 let (app, name) = (self.clone(), name.to_owned());
@@ -55,7 +56,7 @@ impl App {
         let stamp = self.caches().realm_stamp();
         let found = self.store().system().await?.realm_by_name(name).await?;
         let Some(realm) = found else {
-            self.caches().realms.invalidate(name);
+            self.caches().realms.invalidate(&KeyPart::of(name));
             return Err(AppError::NotFound("realm"));
         };
         let ctx = Arc::new(self.realm_ctx(realm)?);

@@ -4,6 +4,7 @@
 //! replaces them, before the TTL ends.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+use crate::cache_key::KeyPart;
 use crate::realms::RealmInput;
 use crate::ttl_cache::Lookup;
 use crate::{App, AppConfig};
@@ -152,7 +153,7 @@ async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl
     .await;
     before(deadline, "the keys are re-read", async || {
         matches!(
-            app.caches().keys.lookup(&realm.id),
+            app.caches().keys.lookup(&KeyPart::of(realm.id.as_str())),
             Some(Lookup::Fresh(k)) if !Arc::ptr_eq(&k, &keys)
         )
     })

@@ -1,6 +1,7 @@
 //! Minting and verifying tokens: RFC 9068 JWT access tokens and OIDC ID tokens signed with the
 //! realm's keys, and the scope rules that decide claims.
 
+use crate::cache_key::KeyPart;
 use crate::roles::RoleClaims;
 use crate::{App, AppError, RealmCtx};
 use realmgate_crypto::{CryptoError, SigAlg};
@@ -270,7 +271,9 @@ impl App {
         let parts = match realmgate_crypto::verify_jwt(token, &keys.verifiers) {
             Ok(p) => p,
             Err(CryptoError::KeyNotFound) => {
-                self.caches().keys.invalidate(realm.id());
+                self.caches()
+                    .keys
+                    .invalidate(&KeyPart::of(realm.id().as_str()));
                 let keys = self.realm_keys(realm.id()).await?;
                 realmgate_crypto::verify_jwt(token, &keys.verifiers)
                     .map_err(|_| invalid_token("bad signature"))?
