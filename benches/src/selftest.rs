@@ -11,6 +11,19 @@ use serde_json::Value;
 
 use crate::Args;
 
+/// What every self-test run shares: a small token sample and setup, no waiting for an idle
+/// machine, no reruns.
+const SMALL: &[&str] = &[
+    "--token-realms",
+    "3",
+    "--setup-concurrency",
+    "4",
+    "--wait-idle",
+    "0",
+    "--retries",
+    "0",
+];
+
 /// Runs the bench with `extra` arguments against a fresh in-process server; returns the JSON
 /// report and the Markdown one.
 async fn bench(extra: &[&str]) -> (Value, String) {
@@ -25,17 +38,10 @@ async fn bench(extra: &[&str]) -> (Value, String) {
         app.admin_password.as_str(),
         "--server-pid",
         pid.as_str(),
-        "--token-realms",
-        "3",
-        "--setup-concurrency",
-        "4",
-        "--wait-idle",
-        "0",
-        "--retries",
-        "0",
         "--out",
         out.to_str().unwrap(),
     ];
+    argv.extend_from_slice(SMALL);
     argv.extend_from_slice(extra);
     crate::run(Args::try_parse_from(argv).unwrap())
         .await
@@ -219,7 +225,7 @@ async fn fixed_rate_curve_achieves_the_rate() {
 async fn interleaved_curve_measures_one_server_per_step() {
     use crate::setup::{Bench, ServerAt};
     let apps = [TestApp::spawn().await, TestApp::spawn().await];
-    let args = Args::try_parse_from([
+    let mut argv = vec![
         "loadbench",
         "--spawn",
         "--interleave",
@@ -235,16 +241,9 @@ async fn interleaved_curve_measures_one_server_per_step() {
         "0.3",
         "--warmup",
         "0.1",
-        "--token-realms",
-        "3",
-        "--setup-concurrency",
-        "4",
-        "--wait-idle",
-        "0",
-        "--retries",
-        "0",
-    ])
-    .unwrap();
+    ];
+    argv.extend_from_slice(SMALL);
+    let args = Args::try_parse_from(argv).unwrap();
     let bench = Bench::new(&args, 4, crate::server::clock_ticks())
         .await
         .unwrap();
