@@ -171,47 +171,32 @@ async fn a_busy_user_is_re_read_ahead_of_its_ttl() {
     tx.insert_user(&user).await.unwrap();
     tx.commit().await.unwrap();
     let ctx = app.realm("ahead").await.unwrap();
-    let cached_at = Instant::now();
-    assert!(
-        app.cached_user(&ctx, &user.id)
+    let user_id = user.id.clone();
+    let enabled = async || {
+        app.cached_user(&ctx, &user_id)
             .await
             .unwrap()
             .unwrap()
             .enabled
-    );
+    };
+    let cached_at = Instant::now();
+    assert!(enabled().await);
 
     // Disabled in the store with no notification (no listener runs here).
     user.enabled = false;
     let mut tx = store.realm(&realm.id).await.unwrap();
     tx.update_user(&user).await.unwrap();
     tx.commit().await.unwrap();
-    assert!(
-        app.cached_user(&ctx, &user.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .enabled,
-        "young: served from the cache"
-    );
+    assert!(enabled().await, "young: served from the cache");
     tokio::time::sleep(TTL * 7 / 8 + Duration::from_millis(150)).await;
     assert!(
-        app.cached_user(&ctx, &user.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .enabled,
+        enabled().await,
         "late in its TTL the cached user is still served, and re-read in the background"
     );
     before(
         cached_at + TTL,
         "the re-read user replaces the cached one",
-        async || {
-            !app.cached_user(&ctx, &user.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .enabled
-        },
+        async || !enabled().await,
     )
     .await;
 
