@@ -80,9 +80,16 @@ impl App {
             None
         };
         drop(tx);
-        let mut ctx = self.client_ctx(realm, client)?;
-        ctx.service_user = service_user;
-        let ctx = Arc::new(ctx);
+        // A re-read that finds the client and its service account unchanged keeps the cached
+        // context (its opened secret, parsed keys) and only extends its TTL.
+        let ctx = match self.caches().clients.get(&key) {
+            Some(c) if c.client == client && c.service_user == service_user => c,
+            _ => {
+                let mut ctx = self.client_ctx(realm, client)?;
+                ctx.service_user = service_user;
+                Arc::new(ctx)
+            }
+        };
         self.caches().clients.insert(key, stamp, ctx.clone());
         Ok(Some(ctx))
     }

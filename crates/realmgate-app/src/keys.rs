@@ -22,11 +22,24 @@ pub struct RealmKeys {
     /// The JWKS document, serialised once, and its entity tag.
     pub jwks: crate::app::bytes_like::Bytes,
     pub jwks_etag: String,
+    /// What these were built from: every stored key's id and status, newest first. A re-read
+    /// that finds the same keeps this value (see `App::load_keys`).
+    source: Vec<(String, KeyStatus)>,
 }
 
 impl RealmKeys {
     pub fn signer(&self, alg: SigAlg) -> Option<&Arc<SigningKey>> {
         self.active.get(&alg)
+    }
+
+    /// Whether these keys were built from exactly `stored` (same ids, statuses and order).
+    fn built_from(&self, stored: &[StoredKey]) -> bool {
+        self.source.len() == stored.len()
+            && self
+                .source
+                .iter()
+                .zip(stored)
+                .all(|((kid, status), k)| *kid == k.kid && *status == k.status)
     }
 }
 
@@ -131,6 +144,14 @@ impl App {
             .await;
             stored = self.store().realm_read(realm).await?.keys().await?;
         }
+        // Unchanged since cached (the background re-read of a busy realm, nearly always): keep
+        // the keys as they are, without unsealing and parsing each one and re-serialising the
+        // JWKS again. A key's material never changes under its id; only its status does.
+        if let Some(cached) = self.caches().keys.get(&KeyPart::of(realm.as_str()))
+            && cached.built_from(&stored)
+        {
+            return Ok(cached);
+        }
         self.build_keys(realm, &stored)
     }
 
@@ -165,6 +186,7 @@ impl App {
             verifiers,
             jwks: doc.into(),
             jwks_etag,
+            source: stored.iter().map(|k| (k.kid.clone(), k.status)).collect(),
         }))
     }
 

@@ -59,7 +59,12 @@ impl App {
             self.caches().realms.invalidate(&KeyPart::of(name));
             return Err(AppError::NotFound("realm"));
         };
-        let ctx = Arc::new(self.realm_ctx(realm)?);
+        // A re-read that finds the realm unchanged keeps the cached context (its discovery
+        // document and entity tag) and only extends its TTL.
+        let ctx = match self.caches().realms.get(&KeyPart::of(name)) {
+            Some(cached) if cached.realm == realm => cached,
+            _ => Arc::new(self.realm_ctx(realm)?),
+        };
         self.caches()
             .insert_realm(name.to_owned(), stamp, ctx.clone());
         Ok(ctx)

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use crate::cache_key::KeyPart;
 use crate::realms::RealmInput;
-use crate::ttl_cache::Lookup;
 use crate::{App, AppConfig};
 use realmgate_crypto::{MasterKey, PasswordHasher, PasswordParams};
 use realmgate_domain::FixedClock;
@@ -151,16 +150,63 @@ async fn busy_realms_clients_role_claims_and_keys_are_re_read_ahead_of_their_ttl
         r.realm.contains(&"late-grant".to_owned())
     })
     .await;
-    before(deadline, "the keys are re-read", async || {
-        matches!(
-            app.caches().keys.lookup(&KeyPart::of(realm.id.as_str())),
-            Some(Lookup::Fresh(k)) if !Arc::ptr_eq(&k, &keys)
-        )
-    })
-    .await;
-    // The re-read keys are the same keys: the JWKS did not change.
-    let reread = app.realm_keys(&realm.id).await.unwrap();
-    assert_eq!(reread.jwks_etag, keys.jwks_etag);
+    // The keys did not change: the re-read kept the cached value and extended its TTL.
+    tokio::time::sleep_until((deadline + Duration::from_millis(200)).into()).await;
+    let kept = app.caches().keys.get(&KeyPart::of(realm.id.as_str()));
+    assert!(kept.is_some_and(|k| Arc::ptr_eq(&k, &keys)));
+}
+
+#[tokio::test]
+async fn a_re_read_that_finds_nothing_changed_keeps_the_cached_values() {
+    let (store, app, realm) = fresh_realm("same", None).await;
+    let user = user();
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    tx.insert_user(&user).await.unwrap();
+    tx.commit().await.unwrap();
+    let cached_at = Instant::now();
+    let ctx = app.realm("same").await.unwrap();
+    let client = app.client(&realm.id, "realm-management").await.unwrap();
+    let client = client.unwrap();
+    let keys = app.jwks(&ctx).await.unwrap();
+    let cached_user = app.cached_user(&ctx, &user.id).await.unwrap().unwrap();
+
+    // Read late in the TTL (each read starts a reload), then past the TTL: still the same values.
+    tokio::time::sleep(TTL * 7 / 8 + Duration::from_millis(150)).await;
+    app.realm("same").await.unwrap();
+    app.client(&realm.id, "realm-management").await.unwrap();
+    app.realm_keys(&realm.id).await.unwrap();
+    app.cached_user(&ctx, &user.id).await.unwrap();
+    tokio::time::sleep_until((cached_at + TTL + Duration::from_millis(200)).into()).await;
+    let caches = app.caches();
+    let same = |what: &str, kept: bool| assert!(kept, "{what}: not the cached value");
+    same(
+        "realm",
+        caches
+            .realms
+            .get(&KeyPart::of("same"))
+            .is_some_and(|c| Arc::ptr_eq(&c, &ctx)),
+    );
+    same(
+        "client",
+        caches
+            .clients
+            .get(&(realm.id.clone(), "realm-management".to_owned()))
+            .is_some_and(|c| Arc::ptr_eq(&c, &client)),
+    );
+    same(
+        "keys",
+        caches
+            .keys
+            .get(&KeyPart::of(realm.id.as_str()))
+            .is_some_and(|k| Arc::ptr_eq(&k, &keys)),
+    );
+    same(
+        "user",
+        caches
+            .users
+            .get(&(realm.id.clone(), user.id.clone()))
+            .is_some_and(|u| Arc::ptr_eq(&u, &cached_user)),
+    );
 }
 
 #[tokio::test]

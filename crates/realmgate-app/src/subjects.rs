@@ -64,7 +64,12 @@ impl App {
             .await?;
         match found {
             Some(user) => {
-                let user = Arc::new(user);
+                // Unchanged: keep the cached value, so what was derived from it (a token's
+                // userinfo body, `crate::verified`) stays valid.
+                let user = match users.get(&key) {
+                    Some(cached) if *cached == user => cached,
+                    _ => Arc::new(user),
+                };
                 users.insert(key, stamp, user.clone());
                 Ok(Some(user))
             }
