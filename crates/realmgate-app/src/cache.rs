@@ -36,8 +36,9 @@ pub struct Caches {
     pub token_state: RealmCache<String, bool>,
     /// (realm, SHA-256 of an access token) → its claims, once its signature, type and issuer
     /// checked out: a token presented again skips the signature verification (expiry and
-    /// liveness are still checked every time). Dropped with the realm's keys.
-    pub verified: RealmCache<String, Arc<realmgate_oidc::claims::AccessTokenClaims>>,
+    /// liveness are still checked every time), and its introspection and userinfo bodies are
+    /// serialised once (`crate::verified`). Dropped with the realm's keys.
+    pub verified: RealmCache<String, Arc<crate::verified::VerifiedToken>>,
     /// When this node last wrote a session's `last_seen` for the refresh grant (a write throttle,
     /// not a copy of anything stored).
     pub touched: TtlCache<(RealmId, SessionId), i64>,

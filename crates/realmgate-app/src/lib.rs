@@ -31,6 +31,7 @@ pub mod token;
 pub mod tokens;
 pub mod ttl_cache;
 pub mod userinfo;
+pub mod verified;
 
 pub use app::{App, AppConfig, RealmCtx};
 pub use cache::Invalidation;

@@ -234,7 +234,7 @@ impl App {
         &self,
         realm: &RealmCtx,
         token: &str,
-    ) -> Result<std::sync::Arc<AccessTokenClaims>, AppError> {
+    ) -> Result<std::sync::Arc<crate::verified::VerifiedToken>, AppError> {
         let key = (realm.id().clone(), realmgate_crypto::token_hash(token));
         let at = match self.caches().verified.get(&key) {
             Some(at) => at,
@@ -246,7 +246,7 @@ impl App {
                 if at.iss != realm.issuer {
                     return Err(invalid_token("token issued by another realm"));
                 }
-                let at = std::sync::Arc::new(at);
+                let at = std::sync::Arc::new(crate::verified::VerifiedToken::new(at));
                 self.caches().verified.insert(key, stamp, at.clone());
                 at
             }

@@ -7,7 +7,17 @@ use realmgate_oidc::OAuthError;
 use realmgate_store::RealmTx;
 use serde_json::{Value, json};
 
-pub struct Introspection(pub Value);
+/// The response body: serialised once per active access token (`crate::verified`), built per
+/// request for refresh tokens and inactive answers.
+pub struct Introspection(pub crate::app::bytes_like::Bytes);
+
+impl Introspection {
+    fn json(v: &Value) -> Result<Self, AppError> {
+        Ok(Self(
+            serde_json::to_vec(v).map_err(AppError::internal)?.into(),
+        ))
+    }
+}
 
 impl App {
     pub async fn introspect(
@@ -27,35 +37,24 @@ impl App {
             .get("token")
             .filter(|t| !t.is_empty())
             .ok_or_else(|| AppError::OAuth(OAuthError::invalid_request("token is required")))?;
-        let inactive = Introspection(json!({ "active": false }));
+        let inactive = || Introspection::json(&json!({ "active": false }));
         if token.matches('.').count() == 2 {
             let Ok(at) = self.verify_access_token(realm, token).await else {
-                return Ok(inactive);
+                return inactive();
             };
-            let mut v = serde_json::to_value(&*at).map_err(AppError::internal)?;
-            v["active"] = Value::Bool(true);
-            v["token_type"] = Value::String("Bearer".into());
-            v["username"] = at
-                .preferred_username
-                .clone()
-                .map(Value::String)
-                .unwrap_or(Value::Null);
-            if let Some(o) = v.as_object_mut() {
-                o.remove("gid");
-            }
-            return Ok(Introspection(v));
+            return Ok(Introspection(at.introspection()?));
         }
         let presented = self.read_refresh(realm, token);
         if matches!(presented, super::Presented::Invalid) {
-            return Ok(inactive);
+            return inactive();
         }
         let mut tx = self.store().realm_read(realm.id()).await?;
         let Some(live) = live_refresh(&mut tx, presented, self.now()).await? else {
-            return Ok(inactive);
+            return inactive();
         };
         let client = tx.client_by_uuid(&live.client).await?;
         let user = tx.user_by_id(&live.user_id).await?;
-        Ok(Introspection(json!({
+        Introspection::json(&json!({
             "active": true,
             "token_type": "Refresh",
             "client_id": client.map(|c| c.client_id),
@@ -66,7 +65,7 @@ impl App {
             "exp": live.expires_at,
             "iss": realm.issuer,
             "sid": live.session_id.map(|s| s.0),
-        })))
+        }))
     }
 }
 

@@ -29,3 +29,13 @@ pub fn routes() -> Router<App> {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
 }
+
+/// A JSON response from bytes serialised before (userinfo, introspection: once per token).
+fn json_bytes(body: std::sync::Arc<[u8]>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from(axum::body::Bytes::from_owner(body)),
+    )
+        .into_response()
+}

@@ -52,7 +52,7 @@ pub async fn introspect(
     let out = app
         .introspect(&ctx, authorization(&headers), form_pairs(&body))
         .await?;
-    let mut resp = axum::Json(out.0).into_response();
+    let mut resp = crate::oidc::json_bytes(out.0);
     no_store(&mut resp);
     Ok(resp)
 }

@@ -6,7 +6,7 @@ use crate::extract::{bearer, form_pairs, is_form};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use realmgate_app::{App, AppError};
 
 pub async fn userinfo(
@@ -35,6 +35,6 @@ pub async fn userinfo(
         }
         (None, None) => return Err(BearerError(AppError::Unauthorized)),
     };
-    let claims = app.userinfo(&ctx, &token).await.map_err(BearerError)?;
-    Ok(axum::Json(claims).into_response())
+    let body = app.userinfo(&ctx, &token).await.map_err(BearerError)?;
+    Ok(crate::oidc::json_bytes(body))
 }
