@@ -96,6 +96,11 @@ pub struct Args {
     /// counts a sample spread evenly over all realms is used.
     #[arg(long, default_value_t = 1000)]
     token_realms: usize,
+    /// Use `--token-realms` user tokens at every step, also where there are fewer realms (each
+    /// realm's user logged in several times), so the steps of a curve differ in their realm
+    /// count only, not in how many distinct tokens the traffic carries.
+    #[arg(long)]
+    same_tokens: bool,
     /// `pipeline`: clients and users are created while later realms are being created;
     /// `phased`: all realms first (a clean realm creation rate), then clients and users.
     #[arg(long, value_enum, default_value = "pipeline")]

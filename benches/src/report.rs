@@ -68,6 +68,8 @@ pub struct Report {
     pub warmup_s: f64,
     /// `--token-realms`: most realms user tokens are taken from.
     pub token_realms_max: usize,
+    /// `--same-tokens`: that many user tokens at every step, also over fewer realms.
+    pub same_tokens: bool,
     pub server: Option<ServerInfo>,
     pub server_rss_idle_mib: Option<f64>,
     pub argon2: Option<Argon2Ceiling>,
@@ -123,7 +125,7 @@ impl Report {
             s,
             "Traffic: {}, {} over the step's realms, {} s warm-up + {} s measured per scenario. \
              Access tokens {}, ID tokens {}. userinfo, introspect, refresh and jwks use the token sample (at most {} realms \
-             spread evenly over the step's realms); cc, password, code and discovery use every realm. \
+             spread evenly over the step's realms{}); cc, password, code and discovery use every realm. \
              Latency is over 2xx answers (code: the whole flow, 3 requests). CPU % is of one core (200 = both \
              cores of a 2-core machine); \"db\" is the local Postgres (all its processes), \"other\" every other process on the \
              machine meanwhile.\n",
@@ -133,7 +135,12 @@ impl Report {
             self.duration_s,
             self.access_token_alg,
             self.id_token_alg,
-            self.token_realms_max
+            self.token_realms_max,
+            if self.same_tokens {
+                "; as many tokens at every step, several per realm where there are fewer realms"
+            } else {
+                ", one token each"
+            }
         );
         if self.rate_per_s.is_some() {
             s.push_str(
@@ -229,7 +236,7 @@ fn step_markdown(s: &mut String, step: &Step) {
         s,
         "Warm-up (first token of {} new realms, first JWKS of {} sampled realms: creates their \
          ES256 / RS256 keys): {:.1} s, p50 {:.1} ms, max {:.1} ms, {} failures. Server RSS after it: {} MiB. \
-         Token sample: {} realms ({} password logins, {} refresh renewals for user tokens).\n",
+         Token sample: {} realms, {} user tokens ({} password logins, {} refresh renewals).\n",
         w.realms,
         w.jwks_realms,
         w.seconds,
@@ -238,6 +245,7 @@ fn step_markdown(s: &mut String, step: &Step) {
         w.failures,
         opt(step.server_rss_mib, 1),
         step.token_realms,
+        step.user_tokens,
         step.token_logins,
         step.token_renewals
     );

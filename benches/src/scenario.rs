@@ -278,14 +278,14 @@ pub struct RefreshState {
 
 impl Target {
     /// Traffic over the first `active` of `realms`, spread by `zipf` (exponent) or uniformly;
-    /// user tokens from at most `token_realms` of them.
+    /// user tokens as `tokens` says.
     pub fn new(
         http: Http,
         server: &str,
         realms: Arc<Vec<RealmEp>>,
         active: usize,
         zipf: Option<f64>,
-        token_realms: usize,
+        tokens: crate::users::SampleSize,
         shared: Arc<Shared>,
     ) -> Result<Self> {
         let basic = base64::engine::general_purpose::STANDARD
@@ -300,7 +300,7 @@ impl Target {
                 Some(s) => Picker::zipf(active, s),
                 None => Picker::Uniform(active),
             },
-            sample: Sample::new(active, token_realms, zipf),
+            sample: Sample::new(active, tokens, zipf),
             shared,
             basic: HeaderValue::from_str(&format!("Basic {basic}"))?,
         })

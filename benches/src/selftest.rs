@@ -77,6 +77,38 @@ fn assert_no_errors(report: &Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_tokens_keeps_the_token_count_over_fewer_realms() {
+    let (report, md) = bench(&[
+        "--curve",
+        "2,5",
+        "--same-tokens",
+        "--scenario",
+        "userinfo,introspect,refresh,jwks",
+        "--concurrency",
+        "4",
+        "--duration",
+        "0.4",
+        "--warmup",
+        "0.1",
+    ])
+    .await;
+    assert_no_errors(&report);
+    let steps = report["steps"].as_array().unwrap();
+    // Two realms still carry the sample's three tokens: realm 0's user logged in twice.
+    assert_eq!(steps[0]["token_realms"], 2);
+    assert_eq!(steps[0]["user_tokens"], 3);
+    assert_eq!(steps[0]["token_logins"], 3);
+    // Five realms: three of them, one token each; two of those tokens kept from the first step.
+    assert_eq!(steps[1]["token_realms"], 3);
+    assert_eq!(steps[1]["user_tokens"], 3);
+    assert_eq!(steps[1]["token_logins"], 1);
+    assert!(
+        md.contains("several per realm where there are fewer realms"),
+        "{md}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_curve_with_every_scenario_has_no_errors() {
     let (report, md) = bench(&[
         "--curve",

@@ -135,7 +135,10 @@ impl Bench {
             Arc::clone(&side.realms),
             k,
             self.zipf,
-            args.token_realms,
+            crate::users::SampleSize {
+                max: args.token_realms,
+                same_tokens: args.same_tokens,
+            },
             Arc::clone(&side.shared),
         )?))
     }
@@ -189,6 +192,7 @@ impl Bench {
             duration_s: args.duration,
             warmup_s: args.warmup,
             token_realms_max: args.token_realms,
+            same_tokens: args.same_tokens,
             server: None,
             server_rss_idle_mib: rss_idle_kib.map(|k| k as f64 / 1024.0),
             argon2: self.argon2,

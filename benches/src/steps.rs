@@ -25,6 +25,9 @@ pub struct Step {
     /// Realms whose user tokens the userinfo, introspection and refresh operations used (and
     /// whose JWKS the jwks operation read), spread evenly over all `realms`.
     pub token_realms: usize,
+    /// The user tokens over those realms: one per realm, or with `--same-tokens`
+    /// `--token-realms` at every step (several per realm where there are fewer realms).
+    pub user_tokens: usize,
     /// Password logins and refresh renewals the bench spent getting those tokens.
     pub token_logins: u64,
     pub token_renewals: u64,
@@ -167,7 +170,8 @@ pub fn finish(
         provisioning: prepared.provisioning,
         first_tokens: prepared.first_tokens,
         server_rss_mib: prepared.server_rss_mib,
-        token_realms: target.sample.realms.len(),
+        token_realms: target.sample.distinct_realms(),
+        user_tokens: target.sample.realms.len(),
         token_logins: target.shared.logins.load(Ordering::Relaxed) - prepared.logins0,
         token_renewals: target.shared.renewals.load(Ordering::Relaxed) - prepared.renewals0,
         scenarios: results,
