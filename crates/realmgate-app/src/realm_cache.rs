@@ -24,7 +24,7 @@ use realmgate_domain::RealmId;
 use std::hash::{BuildHasher, Hash};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Slots per cache: 4,096 × 8 bytes. A realm-wide drop reloads 1/4,096 of the other realms.
 const SLOTS: usize = 4096;
@@ -125,6 +125,15 @@ where
         } else {
             None
         }
+    }
+
+    /// When the entry comes due for its refresh, unless it is absent, expired or older than the
+    /// realm's last invalidation. Until then a value derived from it stays as fresh as the entry
+    /// (see `crate::verified`).
+    pub fn due(&self, key: &(RealmId, K)) -> Option<Instant> {
+        let key = Self::stored(key);
+        let (e, due) = self.entries.get_with_due(&key)?;
+        (e.stamp == self.current(&key.0)).then_some(due)
     }
 
     /// [`RealmCache::get`], refreshing ahead: past its refresh point, one reader gets the entry with

@@ -254,8 +254,18 @@ impl App {
         if at.exp <= self.now() {
             return Err(invalid_token("token expired"));
         }
+        // Known live since the realm's last revocation, and its state not yet due for a
+        // re-read: the token-state cache would answer the same (`crate::verified`).
+        let states = &self.caches().token_state;
+        let stamp = states.stamp(realm.id());
+        if at.known_live(stamp, std::time::Instant::now()) {
+            return Ok(at);
+        }
         if !self.token_live(realm, &at).await? {
             return Err(invalid_token("token revoked or its session ended"));
+        }
+        if let Some(due) = states.due(&(realm.id().clone(), at.jti.clone())) {
+            at.found_live(stamp, due);
         }
         Ok(at)
     }

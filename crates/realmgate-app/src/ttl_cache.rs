@@ -148,6 +148,16 @@ where
         None
     }
 
+    /// The live entry for `key` and when it comes due for its refresh (a read past that point
+    /// would be [`Lookup::Due`]). Nothing is claimed or dropped.
+    pub fn get_with_due<Q>(&self, key: &Q) -> Option<(V, Instant)>
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
+        let e = self.entries.get(key)?;
+        (e.expires > Instant::now()).then_some((e.value, e.due))
+    }
+
     /// [`TtlCache::get`], refreshing ahead: an entry read past its refresh point (between half
     /// and seven eighths of its TTL) is still served, and one reader (per slot of
     /// [`REFRESH_SLOTS`]) gets it as [`Lookup::Due`], with the [`Refresh`] to reload it in the

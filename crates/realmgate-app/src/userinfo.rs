@@ -6,19 +6,28 @@ use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{ScopeSet, User, UserId};
 use realmgate_oidc::claims::AccessTokenClaims;
 use serde_json::{Value, json};
+use std::time::Instant;
 
 impl App {
     /// The userinfo body (JSON) for a bearer token: built once per token and the cached user
     /// and client it reads, then served as bytes (`crate::verified`).
     pub async fn userinfo(&self, realm: &RealmCtx, bearer: &str) -> Result<Bytes, AppError> {
         let at = self.verify_access_token(realm, bearer).await?;
+        let client = self.client(realm.id(), &at.azp).await?;
+        // The user as cached when the body was built, unchanged since (`crate::verified`).
+        let users = &self.caches().users;
+        let stamp = users.stamp(realm.id());
+        if let Some(body) = at.userinfo_known(stamp, client.as_ref(), Instant::now()) {
+            return Ok(body);
+        }
+        let key = (realm.id().clone(), UserId(at.sub.clone()));
         let user = self
-            .cached_user(realm, &UserId(at.sub.clone()))
+            .cached_user(realm, &key.1)
             .await?
             .filter(|u| u.enabled)
             .ok_or_else(|| crate::tokens::invalid_token("user not found or disabled"))?;
-        let client = self.client(realm.id(), &at.azp).await?;
-        at.userinfo(&user, client.as_ref(), || {
+        let read = users.due(&key).map(|due| (stamp, due));
+        at.userinfo(&user, read, client.as_ref(), || {
             let v = claims(realm, &at, &user, client.as_deref());
             Ok(serde_json::to_vec(&v).map_err(AppError::internal)?.into())
         })

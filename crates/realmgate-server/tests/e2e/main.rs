@@ -6,6 +6,7 @@
 
 mod admin;
 mod admin_credential_import;
+mod bearer_reuse;
 mod brute_force;
 mod cli;
 mod client_auth;
