@@ -27,6 +27,8 @@ pub mod realms;
 mod refresh_tests;
 pub mod roles;
 pub mod subjects;
+#[cfg(test)]
+mod test_support;
 pub mod token;
 pub mod tokens;
 pub mod ttl_cache;

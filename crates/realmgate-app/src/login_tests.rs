@@ -40,18 +40,7 @@ async fn owasp_rehash_on_login_when_parameters_change() {
         })
         .await
         .unwrap();
-    let user = realmgate_domain::User {
-        id: UserId::new(),
-        username: "dora".into(),
-        email: None,
-        email_verified: false,
-        first_name: None,
-        last_name: None,
-        enabled: true,
-        attributes: Default::default(),
-        service_account_client: None,
-        created_at: 0,
-    };
+    let user = crate::test_support::user("dora");
     let mut tx = store.realm(&realm.id).await.unwrap();
     tx.insert_user(&user).await.unwrap();
     tx.commit().await.unwrap();

@@ -67,18 +67,7 @@ async fn fresh_realm(
 
 /// An enabled user named `ann`, not yet stored.
 fn user() -> realmgate_domain::User {
-    realmgate_domain::User {
-        id: realmgate_domain::UserId::new(),
-        username: "ann".into(),
-        email: None,
-        email_verified: false,
-        first_name: None,
-        last_name: None,
-        enabled: true,
-        attributes: Default::default(),
-        service_account_client: None,
-        created_at: 1_800_000_000,
-    }
+    crate::test_support::user("ann")
 }
 
 #[tokio::test]

@@ -95,19 +95,24 @@ fn alg_for(realm: &RealmCtx, client: &Client, attr: &str) -> SigAlg {
         .unwrap_or(SigAlg::RS256)
 }
 
+/// The user's first and last names joined by a space (the `name` claim), if either is set.
+pub(crate) fn full_name(user: &User) -> Option<String> {
+    let full = [user.first_name.as_deref(), user.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!full.is_empty()).then_some(full)
+}
+
 fn profile(user: &User, scope: &ScopeSet) -> ProfileClaims {
     let mut p = ProfileClaims::default();
     if scope.contains("profile") {
         p.preferred_username = Some(user.username.clone());
         p.given_name = user.first_name.clone();
         p.family_name = user.last_name.clone();
-        let full = [user.first_name.as_deref(), user.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        p.name = (!full.is_empty()).then_some(full);
+        p.name = full_name(user);
     }
     if scope.contains("email") {
         p.email = user.email.clone();

@@ -53,13 +53,7 @@ fn claims(
         if let Some(l) = &user.last_name {
             v["family_name"] = json!(l);
         }
-        let name = [user.first_name.as_deref(), user.last_name.as_deref()]
-            .into_iter()
-            .flatten()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !name.is_empty() {
+        if let Some(name) = crate::tokens::full_name(user) {
             v["name"] = json!(name);
         }
     }

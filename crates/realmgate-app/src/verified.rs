@@ -188,18 +188,7 @@ mod tests {
     }
 
     fn user(name: &str) -> Arc<User> {
-        Arc::new(User {
-            id: realmgate_domain::UserId::new(),
-            username: name.into(),
-            email: None,
-            email_verified: false,
-            first_name: None,
-            last_name: None,
-            enabled: true,
-            attributes: Default::default(),
-            service_account_client: None,
-            created_at: 0,
-        })
+        Arc::new(crate::test_support::user(name))
     }
 
     #[test]
