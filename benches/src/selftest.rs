@@ -24,6 +24,18 @@ const SMALL: &[&str] = &[
     "0",
 ];
 
+/// A two-step curve of short closed-loop windows with 4 workers.
+const TINY_CURVE: &[&str] = &[
+    "--curve",
+    "2,5",
+    "--concurrency",
+    "4",
+    "--duration",
+    "0.4",
+    "--warmup",
+    "0.1",
+];
+
 /// Runs the bench with `extra` arguments against a fresh in-process server; returns the JSON
 /// report and the Markdown one.
 async fn bench(extra: &[&str]) -> (Value, String) {
@@ -78,19 +90,17 @@ fn assert_no_errors(report: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_tokens_keeps_the_token_count_over_fewer_realms() {
-    let (report, md) = bench(&[
-        "--curve",
-        "2,5",
-        "--same-tokens",
-        "--scenario",
-        "userinfo,introspect,refresh,jwks",
-        "--concurrency",
-        "4",
-        "--duration",
-        "0.4",
-        "--warmup",
-        "0.1",
-    ])
+    let (report, md) = bench(
+        &[
+            &[
+                "--same-tokens",
+                "--scenario",
+                "userinfo,introspect,refresh,jwks",
+            ],
+            TINY_CURVE,
+        ]
+        .concat(),
+    )
     .await;
     assert_no_errors(&report);
     let steps = report["steps"].as_array().unwrap();
@@ -110,19 +120,7 @@ async fn same_tokens_keeps_the_token_count_over_fewer_realms() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_curve_with_every_scenario_has_no_errors() {
-    let (report, md) = bench(&[
-        "--curve",
-        "2,5",
-        "--scenario",
-        "all",
-        "--concurrency",
-        "4",
-        "--duration",
-        "0.4",
-        "--warmup",
-        "0.1",
-    ])
-    .await;
+    let (report, md) = bench(&[&["--scenario", "all"], TINY_CURVE].concat()).await;
     assert_eq!(report["client"], "raw");
     assert_eq!(report["rate_per_s"], Value::Null);
     assert!(md.contains("closed loop, 4 workers"), "{md}");
