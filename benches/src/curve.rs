@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use crate::ratio_ci::ratio_interval;
 use crate::steps::Step;
 
 /// Parses `10,1000,1e4`-style lists (plain integers, `_` or `,` thousands separators are not
@@ -40,6 +41,10 @@ pub struct Point {
     /// `--rounds`: every round's p99 (`p99_ms` is their median).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub p99_rounds_ms: Vec<f64>,
+    /// With three rounds or more on both sides: the 90% bootstrap interval of `p99_ratio`
+    /// (`ratio_ci.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub p99_ratio_90: Option<[f64; 2]>,
     pub errors: u64,
     /// Open loop (scenario rows): requests that started more than 1 ms after they fell due.
     pub late: Option<u64>,
@@ -130,6 +135,11 @@ pub fn curve(steps: &[Step], rate_per_s: Option<f64>, interleaved: bool) -> Curv
                 }
             };
             let base = row.points.first().map(|p| p.p99_ms);
+            let p99_ratio_90 = row
+                .points
+                .first()
+                .and_then(|b| ratio_interval(&b.p99_rounds_ms, &p99_rounds_ms))
+                .map(|(lo, hi)| [lo, hi]);
             row.points.push(Point {
                 realms: step.realms,
                 ok_per_s,
@@ -137,6 +147,7 @@ pub fn curve(steps: &[Step], rate_per_s: Option<f64>, interleaved: bool) -> Curv
                 p99_ms,
                 p99_ratio: base.filter(|b| *b > 0.0).map(|b| p99_ms / b),
                 p99_rounds_ms,
+                p99_ratio_90,
                 errors,
                 late,
             });
@@ -169,6 +180,12 @@ fn thousands(n: usize) -> String {
 }
 
 impl Curve {
+    fn has_intervals(&self) -> bool {
+        self.rows
+            .iter()
+            .any(|r| r.points.iter().any(|p| p.p99_ratio_90.is_some()))
+    }
+
     pub fn markdown(&self) -> String {
         let mut s = String::new();
         let load = match self.rate_per_s {
@@ -187,8 +204,14 @@ impl Curve {
         let _ = writeln!(
             s,
             "### Scaling curve\n\nThe same scenarios over {servers}, {load}; \
-             \"×p99\" is p99 at K over p99 at K = {}.\n",
-            thousands(self.steps.first().copied().unwrap_or(0))
+             \"×p99\" is p99 at K over p99 at K = {}{}.\n",
+            thousands(self.steps.first().copied().unwrap_or(0)),
+            if self.has_intervals() {
+                ", and in brackets its 90% bootstrap interval over the rounds (an upper end \
+                 under a bound: within it with ~95% confidence)"
+            } else {
+                ""
+            }
         );
         // Per step: req/s and p99, and from the second step on the p99 ratio.
         let cols = |i: usize| if i == 0 { 2 } else { 3 };
@@ -212,9 +235,12 @@ impl Curve {
                     Some(p) => {
                         let _ = write!(s, " {:.0} | {:.2} |", p.ok_per_s, p.p99_ms);
                         if i > 0 {
-                            let ratio = p
+                            let mut ratio = p
                                 .p99_ratio
                                 .map_or_else(|| "–".to_owned(), |r| format!("{r:.2}"));
+                            if let Some([lo, hi]) = p.p99_ratio_90 {
+                                let _ = write!(ratio, " ({lo:.2}–{hi:.2})");
+                            }
                             let _ = write!(s, " {ratio} |");
                         }
                     }

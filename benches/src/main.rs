@@ -18,6 +18,7 @@ mod http;
 mod interleave;
 mod pace;
 mod provision;
+mod ratio_ci;
 mod raw;
 mod report;
 mod scenario;

@@ -264,7 +264,7 @@ async fn interleaved_curve_measures_one_server_per_step() {
         "--scenario",
         "cc,userinfo",
         "--rounds",
-        "2",
+        "3",
         "--concurrency",
         "4",
         "--duration",
@@ -288,8 +288,9 @@ async fn interleaved_curve_measures_one_server_per_step() {
     let (steps, distribution, _) = crate::interleave::drive(&args, &bench, &servers, &[2, 4])
         .await
         .unwrap();
-    let report =
-        serde_json::to_value(bench.report(&args, "t", steps, distribution, None, true)).unwrap();
+    let rep = bench.report(&args, "t", steps, distribution, None, true);
+    let md = rep.markdown();
+    let report = serde_json::to_value(rep).unwrap();
     assert_no_errors(&report);
     assert_eq!(report["steps"][0]["realms"], 2);
     assert_eq!(report["steps"][1]["realms"], 4);
@@ -312,8 +313,19 @@ async fn interleaved_curve_measures_one_server_per_step() {
     assert_eq!(curve["interleaved"], true);
     for row in curve["rows"].as_array().unwrap() {
         for p in row["points"].as_array().unwrap() {
-            assert_eq!(p["p99_rounds_ms"].as_array().unwrap().len(), 2, "{p}");
+            assert_eq!(p["p99_rounds_ms"].as_array().unwrap().len(), 3, "{p}");
         }
+        // The second step's ratio comes with its interval over the rounds, the first has none.
+        let points = row["points"].as_array().unwrap();
+        assert!(points[0].get("p99_ratio_90").is_none(), "{row}");
+        let ratio = points[1]["p99_ratio"].as_f64().unwrap();
+        let lo = points[1]["p99_ratio_90"][0].as_f64().unwrap();
+        let hi = points[1]["p99_ratio_90"][1].as_f64().unwrap();
+        assert!(lo <= ratio && ratio <= hi, "{row}");
+        assert!(
+            md.contains(&format!("{ratio:.2} ({lo:.2}–{hi:.2})")),
+            "{md}"
+        );
     }
     for app in apps {
         app.stop().await;
