@@ -1,7 +1,7 @@
 //! Loading clients through the cache and authenticating them (RFC 6749 §2.3, RFC 7523 for
 //! `private_key_jwt`). Secrets are compared in constant time and never leave this module.
 
-use crate::ttl_cache::{Lookup, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
 use crate::{App, AppError, RealmCtx};
 use realmgate_crypto::VerifyingKey;
 use realmgate_domain::{Client, ClientAuthMethod, RealmId, ScopeSet, User};
@@ -55,7 +55,7 @@ impl App {
                 });
                 return Ok(Some(c));
             }
-            None => {}
+            None => note_miss("client"),
         }
         self.load_client(key).await
     }

@@ -3,7 +3,7 @@
 //! every key still published in the JWKS during the overlap.
 
 use crate::cache_key::KeyPart;
-use crate::ttl_cache::{Lookup, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
 use crate::{App, AppError};
 use realmgate_crypto::{SigAlg, SigningKey, VerifyingKey};
 use realmgate_domain::{KeyStatus, RealmId, StoredKey};
@@ -61,7 +61,7 @@ impl App {
                 });
                 return Ok(keys);
             }
-            None => {}
+            None => note_miss("keys"),
         }
         self.caches()
             .keys

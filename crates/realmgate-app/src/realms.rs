@@ -2,7 +2,7 @@
 //! number of inserts, and nothing is loaded or held for it until a request names it.
 
 use crate::cache_key::KeyPart;
-use crate::ttl_cache::{Lookup, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{
     Client, ClientAuthMethod, ClientUuid, Realm, RealmId, RealmName, RealmSettings, Role, RoleId,
@@ -43,7 +43,7 @@ impl App {
                 });
                 return Ok(ctx);
             }
-            None => {}
+            None => note_miss("realm"),
         }
         if RealmName::parse(name).is_err() {
             return Err(AppError::NotFound("realm"));

@@ -1,7 +1,7 @@
 //! Role claims of a user: effective realm and client roles (direct, through groups, and
 //! composites), shaped as Keycloak's `realm_access` / `resource_access`, cached per user.
 
-use crate::ttl_cache::{Lookup, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
 use crate::{App, AppError};
 use realmgate_domain::{RealmId, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -34,7 +34,7 @@ impl App {
                 });
                 return Ok(c);
             }
-            None => {}
+            None => note_miss("role claims"),
         }
         self.load_role_claims(key).await
     }

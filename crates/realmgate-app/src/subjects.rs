@@ -6,7 +6,7 @@
 //! a 60 s TTL, ~0.4% of the requests had been reloading both (two store round trips), enough to
 //! push the p99 up.
 
-use crate::ttl_cache::{Lookup, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{FamilyId, RealmId, SessionId, User, UserId};
 use realmgate_oidc::claims::AccessTokenClaims;
@@ -47,7 +47,7 @@ impl App {
                 });
                 return Ok(Some(u));
             }
-            None => {}
+            None => note_miss("user"),
         }
         self.load_user(key).await
     }
@@ -98,7 +98,7 @@ impl App {
                 });
                 return Ok(live);
             }
-            None => {}
+            None => note_miss("token state"),
         }
         self.load_token_state(key, Liveness::of(at)).await
     }

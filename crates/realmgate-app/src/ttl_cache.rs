@@ -66,6 +66,13 @@ impl Drop for Refresh {
     }
 }
 
+/// Logs that a request found no live entry and loads `what` itself (at debug level, target
+/// `realmgate::cache`: `REALMGATE_LOG=warn,realmgate::cache=debug` counts a cache's misses on the
+/// request path against its re-reads ahead of the TTL).
+pub fn note_miss(what: &'static str) {
+    tracing::debug!(target: "realmgate::cache", what, "miss: loading on the request path");
+}
+
 /// Runs `reload` on the runtime, holding `refresh` until it ends. A failed reload is logged and
 /// leaves the cached entry to its TTL (the next read tries again).
 pub fn reload_in_background<E, F>(refresh: Refresh, what: &'static str, reload: F)
@@ -73,6 +80,7 @@ where
     E: std::fmt::Display,
     F: Future<Output = Result<(), E>> + Send + 'static,
 {
+    tracing::debug!(target: "realmgate::cache", what, "re-reading ahead of the TTL");
     tokio::spawn(async move {
         let _refresh = refresh;
         if let Err(e) = reload.await {

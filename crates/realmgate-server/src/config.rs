@@ -22,6 +22,10 @@ pub struct Config {
     pub log: LogConfig,
     /// Entries per in-memory cache (realms, clients, keys, role claims).
     pub cache_capacity: u64,
+    /// How long a cached realm, client, key set, role-claims or verified-token entry may be
+    /// served without a change notification (busy ones are re-read ahead of it, in the
+    /// background). Default 1,800; 1 to 86,400.
+    pub cache_safety_ttl_seconds: u64,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -156,6 +160,7 @@ impl Default for Config {
             master_key_file: None,
             log: LogConfig::default(),
             cache_capacity: 250_000,
+            cache_safety_ttl_seconds: 1800,
         }
     }
 }
@@ -215,6 +220,11 @@ impl Config {
         if let Some(v) = env_or_file("REALMGATE_LOG")? {
             cfg.log.filter = v;
         }
+        if let Some(v) = env_or_file("REALMGATE_CACHE_SAFETY_TTL_SECONDS")? {
+            cfg.cache_safety_ttl_seconds = v.trim().parse().map_err(|_| {
+                anyhow::anyhow!("REALMGATE_CACHE_SAFETY_TTL_SECONDS must be a number of seconds")
+            })?;
+        }
         Ok(cfg)
     }
 
@@ -234,6 +244,9 @@ impl Config {
             bail!("database.url must be a postgres:// (or sqlite:) URL");
         }
         self.validate_shards()?;
+        if !(1..=86_400).contains(&self.cache_safety_ttl_seconds) {
+            bail!("cache_safety_ttl_seconds must be between 1 and 86400");
+        }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             bail!("log.format must be 'pretty' or 'json'");
         }
@@ -399,6 +412,27 @@ mod tests {
         for (text, want) in bad {
             let got = err(text.clone()).unwrap_or_default();
             assert!(got.contains(want), "{text}: {got}");
+        }
+    }
+
+    #[test]
+    fn cache_safety_ttl_is_bounded() {
+        let ttl = |text: &str| {
+            toml::from_str::<Config>(text)
+                .map_err(anyhow::Error::from)
+                .and_then(|c| c.validate().map(|()| c.cache_safety_ttl_seconds))
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(ttl(""), Ok(1800));
+        assert_eq!(ttl("cache_safety_ttl_seconds = 300"), Ok(300));
+        for bad in [
+            "cache_safety_ttl_seconds = 0",
+            "cache_safety_ttl_seconds = 86401",
+        ] {
+            assert!(
+                ttl(bad).is_err_and(|e| e.contains("cache_safety_ttl_seconds")),
+                "{bad}"
+            );
         }
     }
 

@@ -56,6 +56,7 @@ pub async fn build_app(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ap
     let hasher = PasswordHasher::new(params, workers, p.max_queue);
     let mut app_cfg = AppConfig::new(&cfg.public_url());
     app_cfg.cache_capacity = cfg.cache_capacity;
+    app_cfg.safety_ttl = std::time::Duration::from_secs(cfg.cache_safety_ttl_seconds);
     Ok(App::new(store, master, hasher, clock, app_cfg))
 }
 
