@@ -162,6 +162,25 @@ async fn unknown_config_keys_are_rejected_with_a_clear_message() {
 }
 
 #[tokio::test]
+async fn a_bad_cache_safety_ttl_is_rejected_at_start() {
+    let env = Env::new().await;
+    for (value, says) in [
+        ("soon", "must be a number of seconds"),
+        ("0", "between 1 and 86400"),
+    ] {
+        let out = env
+            .cmd(&["serve"])
+            .env("REALMGATE_CACHE_SAFETY_TTL_SECONDS", value)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{value}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{value}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&env.data_dir);
+}
+
+#[tokio::test]
 async fn deleting_a_missing_realm_fails_loudly() {
     let env = Env::new().await;
     let out = env
