@@ -2,6 +2,7 @@
 
 use crate::AppError;
 use crate::cache::Caches;
+use crate::ttl_cache::Refresh;
 use realmgate_crypto::{MasterKey, PasswordHasher};
 use realmgate_domain::{Clock, Realm, RealmId};
 use realmgate_store::Store;
@@ -90,6 +91,8 @@ pub(crate) struct Inner {
     pub clock: Arc<dyn Clock>,
     pub config: AppConfig,
     pub caches: Caches,
+    /// Background re-reads of the caches under the safety TTL, paced (`crate::refresher`).
+    pub refresher: Arc<crate::refresher::Refresher>,
     pub key_pool: crate::key_pool::KeyPool,
     /// Per-realm turns for writing keys and reading them into the cache (see `App::signer`).
     pub key_locks: crate::realm_cache::Striped<tokio::sync::Mutex<()>>,
@@ -112,6 +115,7 @@ impl App {
             master,
             hasher,
             clock,
+            refresher: Arc::new(crate::refresher::Refresher::new(config.safety_ttl)),
             config,
             caches,
             key_pool: Default::default(),
@@ -147,6 +151,18 @@ impl App {
     pub(crate) fn caches(&self) -> &Caches {
         &self.0.caches
     }
+    /// Reloads an entry of a cache under the safety TTL (realms, clients, keys, role claims) in
+    /// the background, in its turn in the paced queue (`crate::refresher`). `start` builds the
+    /// reload when its turn comes.
+    pub(crate) fn refresh_ahead<F, Fut, E>(&self, refresh: Refresh, what: &'static str, start: F)
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.0.refresher.submit(refresh.expires(), what, start);
+    }
+
     /// This node's lock for writing `realm`'s keys and reading them into the cache.
     pub(crate) fn key_lock(&self, realm: &realmgate_domain::RealmId) -> &tokio::sync::Mutex<()> {
         self.0.key_locks.of(realm)

@@ -1,7 +1,7 @@
 //! Loading clients through the cache and authenticating them (RFC 6749 §2.3, RFC 7523 for
 //! `private_key_jwt`). Secrets are compared in constant time and never leave this module.
 
-use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss};
 use crate::{App, AppError, RealmCtx};
 use realmgate_crypto::VerifyingKey;
 use realmgate_domain::{Client, ClientAuthMethod, RealmId, ScopeSet, User};
@@ -50,7 +50,7 @@ impl App {
             Some(Lookup::Fresh(c)) => return Ok(Some(c)),
             Some(Lookup::Due(c, refresh)) => {
                 let app = self.clone();
-                reload_in_background(refresh, "client", async move {
+                self.refresh_ahead(refresh, "client", move || async move {
                     app.load_client(key).await.map(drop)
                 });
                 return Ok(Some(c));

@@ -3,7 +3,7 @@
 //! every key still published in the JWKS during the overlap.
 
 use crate::cache_key::KeyPart;
-use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss};
 use crate::{App, AppError};
 use realmgate_crypto::{SigAlg, SigningKey, VerifyingKey};
 use realmgate_domain::{KeyStatus, RealmId, StoredKey};
@@ -53,7 +53,7 @@ impl App {
             Some(Lookup::Fresh(keys)) => return Ok(keys),
             Some(Lookup::Due(keys, refresh)) => {
                 let (app, realm) = (self.clone(), realm.clone());
-                reload_in_background(refresh, "keys", async move {
+                self.refresh_ahead(refresh, "keys", move || async move {
                     let _turn = app.key_lock(&realm).lock().await;
                     let keys = app.load_keys(&realm, None).await?;
                     app.caches().keys.insert(KeyPart::of(realm.as_str()), keys);

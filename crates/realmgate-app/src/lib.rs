@@ -25,6 +25,7 @@ pub mod realm_cache;
 pub mod realms;
 #[cfg(test)]
 mod refresh_tests;
+pub mod refresher;
 pub mod roles;
 pub mod subjects;
 #[cfg(test)]

@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn late_in_its_ttl_one_reader_is_handed_the_refresh_and_nothing_outlives_the_ttl() {
-        let c: RealmCache<String, u32> = RealmCache::new(100, Duration::from_millis(2000));
+        let c: RealmCache<String, u32> = RealmCache::new(10_000, Duration::from_millis(2000));
         let a = RealmId::new();
         c.insert(key(&a, "x"), c.stamp(&a), 1);
         assert_eq!(fresh(c.lookup(&key(&a, "x"))), Some(1), "young: fresh");
@@ -261,17 +261,24 @@ mod tests {
                 "past seven eighths of its TTL (its refresh point), the first reader reloads it"
             );
         };
+        assert!(refresh.expires() > Instant::now(), "{refresh:?}");
         assert_eq!(
             fresh(c.lookup(&key(&a, "x"))),
             Some(1),
-            "the others are served while the reload runs"
+            "the others are served while the reload waits and runs"
         );
-        drop(refresh);
-        let Some(Lookup::Due(1, refresh)) = c.lookup(&key(&a, "x")) else {
-            panic!("a reload that ended without storing anything leaves it due");
-        };
+        // Any other due key is claimable meanwhile, however many reloads wait.
+        let others: Vec<_> = (0..2000).map(|i| key(&a, &format!("k{i}"))).collect();
+        for k in &others {
+            c.insert(k.clone(), c.stamp(&a), 0);
+        }
+        std::thread::sleep(Duration::from_millis(1800));
+        let claimed = others
+            .iter()
+            .filter(|k| matches!(c.lookup(k), Some(Lookup::Due(0, _))))
+            .count();
+        assert_eq!(claimed, others.len(), "each due key handed out once");
         c.insert(key(&a, "x"), c.stamp(&a), 2);
-        drop(refresh);
         assert_eq!(fresh(c.lookup(&key(&a, "x"))), Some(2), "reloaded: fresh");
         c.forget_realm(&a);
         assert!(c.lookup(&key(&a, "x")).is_none(), "stamps still apply");

@@ -2,7 +2,7 @@
 //! number of inserts, and nothing is loaded or held for it until a request names it.
 
 use crate::cache_key::KeyPart;
-use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss};
 use crate::{App, AppError, RealmCtx};
 use realmgate_domain::{
     Client, ClientAuthMethod, ClientUuid, Realm, RealmId, RealmName, RealmSettings, Role, RoleId,
@@ -34,7 +34,7 @@ impl App {
             Some(Lookup::Fresh(ctx)) => return Ok(ctx),
             Some(Lookup::Due(ctx, refresh)) => {
                 let (app, name) = (self.clone(), name.to_owned());
-                reload_in_background(refresh, "realm", async move {
+                self.refresh_ahead(refresh, "realm", move || async move {
                     // Gone (deleted or renamed): `load_realm` dropped the entry, nothing to log.
                     match app.load_realm(&name).await {
                         Ok(_) | Err(AppError::NotFound(_)) => Ok(()),

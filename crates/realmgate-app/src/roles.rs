@@ -1,7 +1,7 @@
 //! Role claims of a user: effective realm and client roles (direct, through groups, and
 //! composites), shaped as Keycloak's `realm_access` / `resource_access`, cached per user.
 
-use crate::ttl_cache::{Lookup, note_miss, reload_in_background};
+use crate::ttl_cache::{Lookup, note_miss};
 use crate::{App, AppError};
 use realmgate_domain::{RealmId, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,7 +29,7 @@ impl App {
             Some(Lookup::Fresh(c)) => return Ok(c),
             Some(Lookup::Due(c, refresh)) => {
                 let app = self.clone();
-                reload_in_background(refresh, "role claims", async move {
+                self.refresh_ahead(refresh, "role claims", move || async move {
                     app.load_role_claims(key).await.map(drop)
                 });
                 return Ok(c);

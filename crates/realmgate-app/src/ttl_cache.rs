@@ -13,6 +13,11 @@
 //! replaced before it expires and no request waits for the store because an entry got old.
 //! Nothing is served past its TTL: an entry nobody refreshed in time expires as before.
 //!
+//! The reader that claims the refresh marks the entry itself (its refresh point moves to its
+//! expiry, under the shard's write lock, once per refresh): every other key stays claimable. A
+//! fixed array of flags shared by keys, used before, let a reload waiting in the paced queue
+//! (`crate::refresher`) keep the other keys of its flag from being refreshed, until their TTL.
+//!
 //! Each entry's refresh point is drawn when it is stored, between half and seven eighths of its
 //! TTL. Entries stored together (a restart's first minutes of traffic, a warm-up, a bulk import)
 //! would otherwise all come due in the same last eighth: at 100,000 busy realms, the realm,
@@ -25,13 +30,11 @@
 //! app runs every minute (`Caches::purge_expired`): what an idle realm left in the caches is gone
 //! within its TTL plus a minute, as moka's own expiry did. Memory is bounded by the capacity.
 
-use crate::realm_cache::Striped;
-use quick_cache::sync::Cache;
+use quick_cache::sync::{Cache, EntryResult};
 use quick_cache::{Equivalent, OptionsBuilder, UnitWeighter};
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// Shards per cache, each under its own lock. More than quick_cache's default (4 per core) so
@@ -39,30 +42,26 @@ use std::time::{Duration, Instant};
 /// 100,000.
 const SHARDS: usize = 64;
 
-/// Refresh flags per cache (keys share them: while one key's reload runs, the others of its slot
-/// are served from the cache and claimed by a later read).
-const REFRESH_SLOTS: usize = 4096;
-
 /// What [`TtlCache::lookup`] found.
 pub enum Lookup<V> {
     Fresh(V),
     /// Live, but past its refresh point: serve it, and reload it with the [`Refresh`] (this reader
-    /// was picked; the others get `Fresh` until the reload ends).
+    /// was picked; the others get `Fresh` until the entry expires or is replaced).
     Due(V, Refresh),
 }
 
-/// The right to reload one entry in the background. Dropping it (the reload ended, stored or
-/// not) lets the next read of the slot claim it again.
+/// The right to reload one entry in the background, claimed by one reader. Until the reload
+/// stores a new entry, the old one is served to its TTL (a failed reload is not retried before
+/// then: the first read after it loads).
+#[derive(Debug)]
 pub struct Refresh {
-    flags: Arc<Striped<AtomicBool>>,
-    slot: usize,
+    expires: Instant,
 }
 
-impl Drop for Refresh {
-    fn drop(&mut self) {
-        if let Some(f) = self.flags.get(self.slot) {
-            f.store(false, Ordering::Release);
-        }
+impl Refresh {
+    /// When the entry to reload expires: the reload should have stored its successor by then.
+    pub fn expires(&self) -> Instant {
+        self.expires
     }
 }
 
@@ -73,16 +72,17 @@ pub fn note_miss(what: &'static str) {
     tracing::debug!(target: "realmgate::cache", what, "miss: loading on the request path");
 }
 
-/// Runs `reload` on the runtime, holding `refresh` until it ends. A failed reload is logged and
-/// leaves the cached entry to its TTL (the next read tries again).
-pub fn reload_in_background<E, F>(refresh: Refresh, what: &'static str, reload: F)
+/// Runs `reload` on the runtime now. For the caches of users and token states, whose entries
+/// are due a few seconds before they expire; the caches under the safety TTL go through the
+/// paced queue instead (`App::refresh_ahead`). A failed reload is logged and leaves the cached
+/// entry to its TTL.
+pub fn reload_in_background<E, F>(_claimed: Refresh, what: &'static str, reload: F)
 where
     E: std::fmt::Display,
     F: Future<Output = Result<(), E>> + Send + 'static,
 {
     tracing::debug!(target: "realmgate::cache", what, "re-reading ahead of the TTL");
     tokio::spawn(async move {
-        let _refresh = refresh;
         if let Err(e) = reload.await {
             tracing::warn!(error = %e, what, "background reload of a cache entry failed");
         }
@@ -116,7 +116,6 @@ fn next_fraction() -> f64 {
 pub struct TtlCache<K, V> {
     entries: Cache<K, Timed<V>>,
     ttl: Duration,
-    refreshing: Arc<Striped<AtomicBool>>,
 }
 
 impl<K, V> TtlCache<K, V>
@@ -135,11 +134,7 @@ where
             Ok(o) => Cache::with_options(o, UnitWeighter, Default::default(), Default::default()),
             Err(_) => Cache::new(items),
         };
-        Self {
-            entries,
-            ttl,
-            refreshing: Arc::new(Striped::new(REFRESH_SLOTS, |_| AtomicBool::new(false))),
-        }
+        Self { entries, ttl }
     }
 
     /// The live entry for `key`, if any.
@@ -167,37 +162,36 @@ where
     }
 
     /// [`TtlCache::get`], refreshing ahead: an entry read past its refresh point (between half
-    /// and seven eighths of its TTL) is still served, and one reader (per slot of
-    /// [`REFRESH_SLOTS`]) gets it as [`Lookup::Due`], with the [`Refresh`] to reload it in the
-    /// background.
-    pub fn lookup<Q>(&self, key: &Q) -> Option<Lookup<V>>
-    where
-        Q: Hash + Equivalent<K> + ?Sized,
-    {
+    /// and seven eighths of its TTL) is still served, and one reader gets it as [`Lookup::Due`],
+    /// with the [`Refresh`] to reload it in the background.
+    pub fn lookup(&self, key: &K) -> Option<Lookup<V>> {
         let e = self.entries.get(key)?;
         let now = Instant::now();
         if e.expires <= now {
             self.entries.remove_if(key, |t| t.expires == e.expires);
             return None;
         }
-        if now >= e.due
-            && let Some(refresh) = self.claim(key)
-        {
-            return Some(Lookup::Due(e.value, refresh));
+        if now >= e.due && self.claim(key, e.expires, now) {
+            return Some(Lookup::Due(e.value, Refresh { expires: e.expires }));
         }
         Some(Lookup::Fresh(e.value))
     }
 
-    /// The refresh of `key`'s slot, unless another reader holds it.
-    fn claim<Q: Hash + ?Sized>(&self, key: &Q) -> Option<Refresh> {
-        let slot = self.refreshing.slot_of(key);
-        let flag = self.refreshing.get(slot)?;
-        flag.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()?;
-        Some(Refresh {
-            flags: Arc::clone(&self.refreshing),
-            slot,
-        })
+    /// Whether this reader claimed the refresh of `key`'s entry (the one expiring at `expires`):
+    /// its refresh point moves to its expiry, so the readers after this one see it fresh.
+    fn claim(&self, key: &K, expires: Instant, now: Instant) -> bool {
+        let marked = self
+            .entries
+            .entry(key, Some(Duration::ZERO), |_, t: &mut Timed<V>| {
+                let mine = t.expires == expires && now >= t.due;
+                if mine {
+                    t.due = t.expires;
+                }
+                quick_cache::sync::EntryAction::Retain(mine)
+            });
+        // Gone since the read (its placeholder guard, dropped here, removes itself), or being
+        // loaded by another task: nothing to claim.
+        matches!(marked, EntryResult::Retained(true))
     }
 
     pub fn insert(&self, key: K, value: V) {
