@@ -105,7 +105,13 @@ impl Refresher {
             start,
         });
         if !self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
-            tokio::spawn(Arc::clone(self).release());
+            match tokio::runtime::Handle::try_current() {
+                Ok(rt) => drop(rt.spawn(Arc::clone(self).release())),
+                // Not on a runtime (no caller of a cache is): the next submit tries again.
+                Err(_) => self
+                    .started
+                    .store(false, std::sync::atomic::Ordering::Release),
+            }
         }
         self.wake.notify_one();
     }
