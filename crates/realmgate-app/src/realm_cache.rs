@@ -277,7 +277,13 @@ mod tests {
             .iter()
             .filter(|k| matches!(c.lookup(k), Some(Lookup::Due(0, _))))
             .count();
-        assert_eq!(claimed, others.len(), "each due key handed out once");
+        assert_eq!(claimed, others.len(), "each due key handed out");
+        assert!(
+            others
+                .iter()
+                .all(|k| matches!(c.lookup(k), Some(Lookup::Fresh(0)))),
+            "and only once: the next readers are served it fresh"
+        );
         c.insert(key(&a, "x"), c.stamp(&a), 2);
         assert_eq!(fresh(c.lookup(&key(&a, "x"))), Some(2), "reloaded: fresh");
         c.forget_realm(&a);

@@ -145,14 +145,7 @@ impl Refresher {
                 continue;
             }
             for job in batch {
-                let what = job.what;
-                tracing::debug!(target: "realmgate::cache", what, "re-reading ahead of the TTL");
-                let reload = (job.start)();
-                tokio::spawn(async move {
-                    if let Err(e) = reload.await {
-                        tracing::warn!(error = %e, what, "background reload of a cache entry failed");
-                    }
-                });
+                crate::ttl_cache::spawn_reload(job.what, (job.start)());
             }
             tick.tick().await;
         }

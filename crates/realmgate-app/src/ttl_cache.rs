@@ -81,6 +81,16 @@ where
     E: std::fmt::Display,
     F: Future<Output = Result<(), E>> + Send + 'static,
 {
+    spawn_reload(what, reload);
+}
+
+/// Spawns a background reload of a `what` entry: a debug line when it starts, a warning if it
+/// fails. Shared by the immediate reloads above and the paced queue (`crate::refresher`).
+pub(crate) fn spawn_reload<E, F>(what: &'static str, reload: F)
+where
+    E: std::fmt::Display,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+{
     tracing::debug!(target: "realmgate::cache", what, "re-reading ahead of the TTL");
     tokio::spawn(async move {
         if let Err(e) = reload.await {
