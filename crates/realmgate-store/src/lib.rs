@@ -22,6 +22,7 @@ mod placement;
 mod pool;
 mod realm_tx;
 mod repo;
+mod revisions;
 mod router;
 mod row;
 mod schema;

@@ -122,6 +122,12 @@ impl Store {
         self.inner.directory.system(self.clone()).await
     }
 
+    /// [`Store::system`], read-only: for looking realms up in the directory. Writing through it
+    /// fails (on SQLite a deferred transaction that writes can fail with SQLITE_BUSY).
+    pub async fn system_read(&self) -> Result<SystemTx, StoreError> {
+        self.inner.directory.system_read(self.clone()).await
+    }
+
     /// A realm-scoped write transaction on the realm's shard. On SQLite it starts with
     /// `BEGIN IMMEDIATE`, so concurrent writers queue on `busy_timeout` instead of failing on a
     /// lock upgrade.

@@ -13,6 +13,8 @@ pub struct RealmTx {
     tx: Transaction<'static, Any>,
     /// SQLite write transactions: the writer permit (see `Shard::writer`), released at the end.
     _writer: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// A write changed the realm's configuration: [`RealmTx::commit`] bumps its revision.
+    config_changed: bool,
 }
 
 impl std::fmt::Debug for RealmTx {
@@ -29,6 +31,7 @@ impl RealmTx {
             realm,
             tx,
             _writer: None,
+            config_changed: false,
         }
     }
 
@@ -43,9 +46,43 @@ impl RealmTx {
         &self.realm
     }
 
-    pub async fn commit(self) -> Result<(), StoreError> {
+    /// Commits. A transaction that changed the realm's configuration (see
+    /// [`RealmTx::config_revision`]) bumps the revision first, in the same transaction.
+    pub async fn commit(mut self) -> Result<(), StoreError> {
+        if self.config_changed {
+            let (realm, db) = self.parts();
+            sqlx::query(
+                "INSERT INTO realm_revisions (realm_id, rev) VALUES ($1, 1) \
+                 ON CONFLICT (realm_id) DO UPDATE SET rev = realm_revisions.rev + 1",
+            )
+            .bind(realm)
+            .execute(db)
+            .await?;
+        }
         self.tx.commit().await?;
         Ok(())
+    }
+
+    /// Marks this transaction as changing what nodes cache of the realm under the safety TTL
+    /// (clients, keys, roles and their mappings, groups, organisations, users). Every write
+    /// method of those tables calls it.
+    pub(crate) fn config_changed(&mut self) {
+        self.config_changed = true;
+    }
+
+    /// The realm's configuration revision: 0 for a realm never changed since revisions were
+    /// kept, then one more per committed transaction that changed its configuration. Read it
+    /// first in a transaction that loads something to cache: a change committed after this read
+    /// bumps it past the value read, so a later [`crate::Store::config_revisions`] tells the
+    /// cached copy is stale.
+    pub async fn config_revision(&mut self) -> Result<i64, StoreError> {
+        let (realm, db) = self.parts();
+        let rev: Option<i64> =
+            sqlx::query_scalar("SELECT rev FROM realm_revisions WHERE realm_id = $1")
+                .bind(realm)
+                .fetch_optional(db)
+                .await?;
+        Ok(rev.unwrap_or(0))
     }
 
     /// Rolls back explicitly (dropping does the same, lazily).

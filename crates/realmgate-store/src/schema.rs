@@ -25,6 +25,7 @@ pub const REALM_TABLES: &[&str] = &[
     "signing_keys",
     "revoked_tokens",
     "login_failures",
+    "realm_revisions",
 ];
 
 /// One static `DELETE ... WHERE realm_id = $1` per realm table, children first: deleting a realm
@@ -49,6 +50,7 @@ pub(crate) const PURGE_REALM: &[&str] = &[
     "DELETE FROM signing_keys WHERE realm_id = $1",
     "DELETE FROM revoked_tokens WHERE realm_id = $1",
     "DELETE FROM login_failures WHERE realm_id = $1",
+    "DELETE FROM realm_revisions WHERE realm_id = $1",
 ];
 
 /// Accepts only a known realm table name (the caller inlines it into SQL).
@@ -91,14 +93,23 @@ mod tests {
 
     #[test]
     fn migrations_create_every_realm_table_with_rls() {
-        let pg = include_str!("../../../migrations/postgres/0001_initial.sql");
-        let sqlite = include_str!("../../../migrations/sqlite/0001_initial.sql");
+        let pg = [
+            include_str!("../../../migrations/postgres/0001_initial.sql"),
+            include_str!("../../../migrations/postgres/0005_config_revisions.sql"),
+        ]
+        .concat();
+        let sqlite = [
+            include_str!("../../../migrations/sqlite/0001_initial.sql"),
+            include_str!("../../../migrations/sqlite/0005_config_revisions.sql"),
+        ]
+        .concat();
         for table in REALM_TABLES {
             let create = format!("CREATE TABLE {table} (\n    realm_id TEXT NOT NULL,");
             assert!(pg.contains(&create), "postgres lacks {table}");
             assert!(sqlite.contains(&create), "sqlite lacks {table}");
             assert!(
-                pg.contains(&format!("'{table}'")),
+                pg.contains(&format!("'{table}'"))
+                    || pg.contains(&format!("CREATE POLICY {table}_realm_isolation ON {table}")),
                 "no RLS policy for {table}"
             );
         }

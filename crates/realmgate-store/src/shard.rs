@@ -235,6 +235,22 @@ impl Shard {
         Ok(SystemTx::new(tx, store).holding(writer))
     }
 
+    /// A read-only system transaction on this shard: on SQLite a deferred `BEGIN` without the
+    /// writer permit (so directory reads never queue behind writers, nor hold them up), on
+    /// Postgres `READ ONLY`.
+    pub(crate) async fn system_read(&self, store: crate::Store) -> Result<SystemTx, StoreError> {
+        let tx = match self.inner.backend {
+            Backend::Sqlite => self.inner.pool.begin().await?,
+            Backend::Postgres => {
+                let begin = self
+                    .system_begin()
+                    .replacen("BEGIN;", "BEGIN READ ONLY;", 1);
+                self.inner.pool.begin_with(AssertSqlSafe(begin)).await?
+            }
+        };
+        Ok(SystemTx::new(tx, store))
+    }
+
     /// SQLite: the writer permit a write transaction holds until it ends (`None` on Postgres).
     pub(crate) async fn writer(
         &self,

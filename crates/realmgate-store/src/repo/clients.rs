@@ -69,6 +69,7 @@ impl JsonFields {
 impl RealmTx {
     /// `Conflict("clients_client_id")` when the clientId is taken in this realm.
     pub async fn insert_client(&mut self, c: &Client) -> Result<(), StoreError> {
+        self.config_changed();
         let JsonFields(
             [
                 redirects,
@@ -174,6 +175,7 @@ impl RealmTx {
 
     /// Updates every field but `id` and `created_at`. `NotFound` if absent.
     pub async fn update_client(&mut self, c: &Client) -> Result<(), StoreError> {
+        self.config_changed();
         let JsonFields(
             [
                 redirects,
@@ -224,6 +226,7 @@ impl RealmTx {
     /// Deletes the client with its roles (and their mappings), its service-account user, and its
     /// codes, token families, refresh tokens and consents (cascades). `NotFound` if absent.
     pub async fn delete_client(&mut self, id: &ClientUuid) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         let done = sqlx::query("DELETE FROM clients WHERE realm_id = $1 AND id = $2")
             .bind(realm)

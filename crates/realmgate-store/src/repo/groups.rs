@@ -21,6 +21,7 @@ fn group_from_row(row: &AnyRow) -> Result<Group, StoreError> {
 impl RealmTx {
     /// `Conflict("groups_path")` when the path is taken; `NotFound` when the parent is absent.
     pub async fn insert_group(&mut self, g: &Group) -> Result<(), StoreError> {
+        self.config_changed();
         let attributes = json(&g.attributes)?;
         let (realm, db) = self.parts();
         sqlx::query(
@@ -82,6 +83,7 @@ impl RealmTx {
     /// Updates parent, name, path and attributes. When the path changes, the paths of all
     /// descendants are rewritten with the new prefix. `NotFound` if absent.
     pub async fn update_group(&mut self, g: &Group) -> Result<(), StoreError> {
+        self.config_changed();
         let attributes = json(&g.attributes)?;
         let (realm, db) = self.parts();
         let old_path: Option<String> =
@@ -126,6 +128,7 @@ impl RealmTx {
     /// Deletes the group and all its subgroups, with their memberships and role mappings.
     /// `NotFound` if absent.
     pub async fn delete_group(&mut self, id: &GroupId) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         let done = sqlx::query("DELETE FROM groups WHERE realm_id = $1 AND id = $2")
             .bind(realm)
@@ -141,6 +144,7 @@ impl RealmTx {
         user: &UserId,
         group: &GroupId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "INSERT INTO user_groups (realm_id, user_id, group_id) VALUES ($1, $2, $3) \
@@ -160,6 +164,7 @@ impl RealmTx {
         user: &UserId,
         group: &GroupId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "DELETE FROM user_groups WHERE realm_id = $1 AND user_id = $2 AND group_id = $3",
@@ -218,6 +223,7 @@ impl RealmTx {
         group: &GroupId,
         role: &RoleId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "INSERT INTO group_roles (realm_id, group_id, role_id) VALUES ($1, $2, $3) \
@@ -237,6 +243,7 @@ impl RealmTx {
         group: &GroupId,
         role: &RoleId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "DELETE FROM group_roles WHERE realm_id = $1 AND group_id = $2 AND role_id = $3",

@@ -40,6 +40,7 @@ macro_rules! member_cols {
 impl RealmTx {
     /// `Conflict("organizations_name" | "organizations_alias")` when taken in this realm.
     pub async fn insert_org(&mut self, o: &Organization) -> Result<(), StoreError> {
+        self.config_changed();
         let (domains, attributes) = (json(&o.domains)?, json(&o.attributes)?);
         let (realm, db) = self.parts();
         sqlx::query(
@@ -104,6 +105,7 @@ impl RealmTx {
 
     /// Updates every field but `id` and `created_at`. `NotFound` if absent.
     pub async fn update_org(&mut self, o: &Organization) -> Result<(), StoreError> {
+        self.config_changed();
         let (domains, attributes) = (json(&o.domains)?, json(&o.attributes)?);
         let (realm, db) = self.parts();
         let done = sqlx::query(
@@ -125,6 +127,7 @@ impl RealmTx {
 
     /// Deletes the organization and its memberships. `NotFound` if absent.
     pub async fn delete_org(&mut self, id: &OrgId) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         let done = sqlx::query("DELETE FROM organizations WHERE realm_id = $1 AND id = $2")
             .bind(realm)
@@ -136,6 +139,7 @@ impl RealmTx {
 
     /// `Conflict("org_members")` if already a member; `NotFound` if the org or user is absent.
     pub async fn add_org_member(&mut self, m: &OrgMembership) -> Result<(), StoreError> {
+        self.config_changed();
         let roles = json(&m.roles)?;
         let (realm, db) = self.parts();
         sqlx::query(
@@ -158,6 +162,7 @@ impl RealmTx {
         org: &OrgId,
         user: &UserId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         let done = sqlx::query(
             "DELETE FROM org_members WHERE realm_id = $1 AND org_id = $2 AND user_id = $3",
@@ -177,6 +182,7 @@ impl RealmTx {
         user: &UserId,
         roles: &[String],
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let roles = json(roles)?;
         let (realm, db) = self.parts();
         let done = sqlx::query(

@@ -54,6 +54,7 @@ impl RealmTx {
     /// `Conflict("roles_realm_name" | "roles_client_name")` on a duplicate name; `NotFound` when
     /// the owning client does not exist in this realm.
     pub async fn insert_role(&mut self, r: &Role) -> Result<(), StoreError> {
+        self.config_changed();
         let attributes = json(&r.attributes)?;
         let (realm, db) = self.parts();
         sqlx::query(
@@ -155,6 +156,7 @@ impl RealmTx {
 
     /// Updates name, description and attributes (a role never changes owner). `NotFound` if absent.
     pub async fn update_role(&mut self, r: &Role) -> Result<(), StoreError> {
+        self.config_changed();
         let attributes = json(&r.attributes)?;
         let (realm, db) = self.parts();
         let done = sqlx::query(
@@ -173,6 +175,7 @@ impl RealmTx {
 
     /// Deletes the role and every composite, user and group mapping of it. `NotFound` if absent.
     pub async fn delete_role(&mut self, id: &RoleId) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         let done = sqlx::query("DELETE FROM roles WHERE realm_id = $1 AND id = $2")
             .bind(realm)
@@ -188,6 +191,7 @@ impl RealmTx {
         parent: &RoleId,
         child: &RoleId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "INSERT INTO role_composites (realm_id, parent_id, child_id) VALUES ($1, $2, $3) \
@@ -207,6 +211,7 @@ impl RealmTx {
         parent: &RoleId,
         child: &RoleId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "DELETE FROM role_composites WHERE realm_id = $1 AND parent_id = $2 AND child_id = $3",
@@ -242,6 +247,7 @@ impl RealmTx {
         user: &UserId,
         role: &RoleId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "INSERT INTO user_roles (realm_id, user_id, role_id) VALUES ($1, $2, $3) \
@@ -261,6 +267,7 @@ impl RealmTx {
         user: &UserId,
         role: &RoleId,
     ) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query("DELETE FROM user_roles WHERE realm_id = $1 AND user_id = $2 AND role_id = $3")
             .bind(realm)

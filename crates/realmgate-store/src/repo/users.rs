@@ -118,6 +118,7 @@ const COUNT_USERS: &str = concat!("SELECT COUNT(*) AS n FROM users u", user_filt
 
 impl RealmTx {
     pub async fn insert_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "INSERT INTO users (realm_id, id, username, email, email_verified, first_name, \
@@ -261,6 +262,7 @@ impl RealmTx {
 
     /// Updates every field but `id` and `created_at`. `NotFound` if absent.
     pub async fn update_user(&mut self, u: &User) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         let done = sqlx::query(
             "UPDATE users SET username = $3, email = $4, email_verified = $5, first_name = $6, \
@@ -286,6 +288,7 @@ impl RealmTx {
     /// sessions, codes, token families, refresh tokens and consents go with it (cascades), and so
     /// does its `user:{id}` brute-force record. `NotFound` if absent.
     pub async fn delete_user(&mut self, id: &UserId) -> Result<(), StoreError> {
+        self.config_changed();
         let (realm, db) = self.parts();
         sqlx::query("DELETE FROM login_failures WHERE realm_id = $1 AND subject = $2")
             .bind(realm)

@@ -11,6 +11,7 @@ mod conflicts;
 mod entities;
 mod isolation;
 mod lifecycle;
+mod revisions;
 mod rls;
 mod roles;
 mod search;

@@ -188,6 +188,8 @@ async fn shard_move_routes_every_node_to_the_new_home() -> TestResult {
     let rows = only_on(&specs, &r, "default").await;
     // Node B caches the route to `default`.
     assert_eq!(snapshot(&node_b, &f).await?, before);
+    let rev = store.config_revisions(std::slice::from_ref(&r)).await?;
+    assert!(rev[0].is_some_and(|n| n > 0), "{rev:?}");
 
     let report = moved(store.move_realm(&r, "s3", NOW, &fast()).await?);
     assert_eq!(
@@ -198,6 +200,13 @@ async fn shard_move_routes_every_node_to_the_new_home() -> TestResult {
     assert!(report.pause < Duration::from_secs(5), "{:?}", report.pause);
     assert_eq!(shard_of(&store, &r).await, "s3");
     only_on(&specs, &r, "s3").await;
+    // The revision moved with the rows. Node B, still routing to `default` where the realm is
+    // fenced now, cannot tell it (its entries re-read, through the fence).
+    assert_eq!(store.config_revisions(std::slice::from_ref(&r)).await?, rev);
+    assert_eq!(
+        node_b.config_revisions(std::slice::from_ref(&r)).await?,
+        [None]
+    );
     // Both nodes read the same data (node B through the fence on `default`), bytes included.
     assert_eq!(snapshot(&store, &f).await?, before);
     assert_eq!(snapshot(&node_b, &f).await?, before);
