@@ -109,13 +109,15 @@ impl App {
         config: AppConfig,
     ) -> Self {
         let caches = Caches::new(config.cache_capacity, config.subject_ttl, config.safety_ttl);
+        let refresher =
+            crate::refresher::Refresher::new(config.safety_ttl, revisions_of(store.clone()));
         Self(Arc::new(Inner {
             store,
             refresh_key: realmgate_crypto::RefreshTokenKey::new(&master),
             master,
             hasher,
             clock,
-            refresher: Arc::new(crate::refresher::Refresher::new(config.safety_ttl)),
+            refresher: Arc::new(refresher),
             config,
             caches,
             key_pool: Default::default(),
@@ -160,7 +162,39 @@ impl App {
         Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
         E: std::fmt::Display,
     {
-        self.0.refresher.submit(refresh.expires(), what, start);
+        self.0
+            .refresher
+            .submit(refresh.expires(), what, None, move |_| reread(what, start));
+    }
+
+    /// [`App::refresh_ahead`] for an entry of `realm` loaded at configuration revision `rev`: in
+    /// its turn, if the realm is still at `rev` (read with the other due entries' realms in one
+    /// statement), `renew` renews the entry's TTL and nothing is re-read; otherwise `start`
+    /// reloads it.
+    pub(crate) fn revalidate_ahead<R, F, Fut, E>(
+        &self,
+        refresh: Refresh,
+        what: &'static str,
+        (realm, rev): (RealmId, i64),
+        renew: R,
+        start: F,
+    ) where
+        R: FnOnce(&App, std::time::Instant) -> bool + Send + 'static,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let (app, expires) = (self.clone(), refresh.expires());
+        self.0
+            .refresher
+            .submit(expires, what, Some(realm), move |current| {
+                if current != Some(rev) {
+                    return reread(what, start);
+                }
+                let renewed = renew(&app, expires);
+                tracing::debug!(target: "realmgate::cache", what, renewed, "unchanged: TTL renewed");
+                Box::pin(std::future::ready(Ok(())))
+            });
     }
 
     /// This node's lock for writing `realm`'s keys and reading them into the cache.
@@ -225,6 +259,30 @@ impl App {
     ) -> Result<Vec<u8>, AppError> {
         Ok(self.0.master.open(aad(realm, purpose).as_bytes(), sealed)?)
     }
+}
+
+/// The paced queue's reader of realms' configuration revisions: one statement per shard.
+fn revisions_of(store: Store) -> crate::refresher::Revisions {
+    Arc::new(move |realms: Vec<RealmId>| {
+        let store = store.clone();
+        Box::pin(async move {
+            store
+                .config_revisions(&realms)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    })
+}
+
+/// A background re-read from the store, boxed for the paced queue.
+fn reread<F, Fut, E>(what: &'static str, start: F) -> crate::refresher::Reload
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    crate::ttl_cache::note_reread(what);
+    Box::pin(async move { start().await.map_err(|e| e.to_string()) })
 }
 
 fn aad(realm: &RealmId, purpose: &str) -> String {

@@ -20,6 +20,8 @@ pub struct ClientCtx {
     pub service_user: Option<User>,
     /// Its default and optional scopes plus `openid`: what it may be granted.
     allowed_scopes: ScopeSet,
+    /// The realm's configuration revision this was last read at (see `App::revalidate_ahead`).
+    rev: crate::refresher::Revision,
 }
 
 impl ClientCtx {
@@ -49,10 +51,14 @@ impl App {
         match self.caches().clients.lookup(&key) {
             Some(Lookup::Fresh(c)) => return Ok(Some(c)),
             Some(Lookup::Due(c, refresh)) => {
-                let app = self.clone();
-                self.refresh_ahead(refresh, "client", move || async move {
-                    app.load_client(key).await.map(drop)
-                });
+                let (app, cached) = (self.clone(), key.clone());
+                self.revalidate_ahead(
+                    refresh,
+                    "client",
+                    (realm.clone(), c.rev.get()),
+                    move |app, expires| app.caches().clients.renew(&cached, expires),
+                    move || async move { app.load_client(key).await.map(drop) },
+                );
                 return Ok(Some(c));
             }
             None => note_miss("client"),
@@ -68,6 +74,7 @@ impl App {
         let (realm, client_id) = (&key.0, key.1.as_str());
         let stamp = self.caches().clients.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
+        let rev = tx.config_revision().await?;
         let Some(client) = tx.client_by_client_id(client_id).await? else {
             drop(tx);
             self.caches().clients.invalidate(&key);
@@ -83,10 +90,14 @@ impl App {
         // A re-read that finds the client and its service account unchanged keeps the cached
         // context (its opened secret, parsed keys) and only extends its TTL.
         let ctx = match self.caches().clients.get(&key) {
-            Some(c) if c.client == client && c.service_user == service_user => c,
+            Some(c) if c.client == client && c.service_user == service_user => {
+                c.rev.set(rev);
+                c
+            }
             _ => {
                 let mut ctx = self.client_ctx(realm, client)?;
                 ctx.service_user = service_user;
+                ctx.rev = crate::refresher::Revision::new(rev);
                 Arc::new(ctx)
             }
         };
@@ -124,6 +135,7 @@ impl App {
             secret,
             jwks,
             service_user: None,
+            rev: Default::default(),
         })
     }
 

@@ -25,6 +25,8 @@ pub struct RealmKeys {
     /// What these were built from: every stored key's id and status, newest first. A re-read
     /// that finds the same keeps this value (see `App::load_keys`).
     source: Vec<(String, KeyStatus)>,
+    /// The realm's configuration revision these were last read at (see `App::revalidate_ahead`).
+    rev: crate::refresher::Revision,
 }
 
 impl RealmKeys {
@@ -53,12 +55,19 @@ impl App {
             Some(Lookup::Fresh(keys)) => return Ok(keys),
             Some(Lookup::Due(keys, refresh)) => {
                 let (app, realm) = (self.clone(), realm.clone());
-                self.refresh_ahead(refresh, "keys", move || async move {
-                    let _turn = app.key_lock(&realm).lock().await;
-                    let keys = app.load_keys(&realm, None).await?;
-                    app.caches().keys.insert(KeyPart::of(realm.as_str()), keys);
-                    Ok::<(), AppError>(())
-                });
+                let part = KeyPart::of(realm.as_str());
+                self.revalidate_ahead(
+                    refresh,
+                    "keys",
+                    (realm.clone(), keys.rev.get()),
+                    move |app, expires| app.caches().keys.renew(&part, expires, |_| true),
+                    move || async move {
+                        let _turn = app.key_lock(&realm).lock().await;
+                        let keys = app.load_keys(&realm, None).await?;
+                        app.caches().keys.insert(KeyPart::of(realm.as_str()), keys);
+                        Ok::<(), AppError>(())
+                    },
+                );
                 return Ok(keys);
             }
             None => note_miss("keys"),
@@ -117,7 +126,7 @@ impl App {
         realm: &RealmId,
         ensure: Option<SigAlg>,
     ) -> Result<Arc<RealmKeys>, AppError> {
-        let mut stored = self.store().realm_read(realm).await?.keys().await?;
+        let (mut rev, mut stored) = self.stored_keys(realm).await?;
         let has = |alg: SigAlg, keys: &[StoredKey]| {
             keys.iter()
                 .any(|k| k.status == KeyStatus::Active && k.alg == alg.as_str())
@@ -142,7 +151,7 @@ impl App {
                 realm: realm.clone(),
             })
             .await;
-            stored = self.store().realm_read(realm).await?.keys().await?;
+            (rev, stored) = self.stored_keys(realm).await?;
         }
         // Unchanged since cached (the background re-read of a busy realm, nearly always): keep
         // the keys as they are, without unsealing and parsing each one and re-serialising the
@@ -150,15 +159,24 @@ impl App {
         if let Some(cached) = self.caches().keys.get(&KeyPart::of(realm.as_str()))
             && cached.built_from(&stored)
         {
+            cached.rev.set(rev);
             return Ok(cached);
         }
-        self.build_keys(realm, &stored)
+        self.build_keys(realm, &stored, rev)
+    }
+
+    /// The realm's configuration revision and its stored keys, read in one transaction.
+    async fn stored_keys(&self, realm: &RealmId) -> Result<(i64, Vec<StoredKey>), AppError> {
+        let mut tx = self.store().realm_read(realm).await?;
+        let rev = tx.config_revision().await?;
+        Ok((rev, tx.keys().await?))
     }
 
     fn build_keys(
         &self,
         realm: &RealmId,
         stored: &[StoredKey],
+        rev: i64,
     ) -> Result<Arc<RealmKeys>, AppError> {
         let mut active = HashMap::new();
         let mut verifiers = Vec::new();
@@ -187,6 +205,7 @@ impl App {
             jwks: doc.into(),
             jwks_etag,
             source: stored.iter().map(|k| (k.kid.clone(), k.status)).collect(),
+            rev: crate::refresher::Revision::new(rev),
         }))
     }
 

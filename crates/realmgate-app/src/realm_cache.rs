@@ -160,6 +160,14 @@ where
         );
     }
 
+    /// Renews the TTL of the entry that expires at `expires` (see [`TtlCache::renew`]), unless
+    /// the realm's entries were dropped since it was loaded. Whether it was renewed.
+    pub fn renew(&self, key: &(RealmId, K), expires: Instant) -> bool {
+        let key = Self::stored(key);
+        let current = self.current(&key.0);
+        self.entries.renew(&key, expires, |e| e.stamp == current)
+    }
+
     /// Drops one entry.
     pub fn invalidate(&self, key: &(RealmId, K)) {
         self.entries.invalidate(&Self::stored(key));

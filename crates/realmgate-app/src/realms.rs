@@ -54,7 +54,12 @@ impl App {
     /// Reads the realm by name and caches its context; a realm that is gone leaves the cache.
     async fn load_realm(&self, name: &str) -> Result<Arc<RealmCtx>, AppError> {
         let stamp = self.caches().realm_stamp();
-        let found = self.store().system().await?.realm_by_name(name).await?;
+        let found = self
+            .store()
+            .system_read()
+            .await?
+            .realm_by_name(name)
+            .await?;
         let Some(realm) = found else {
             self.caches().realms.invalidate(&KeyPart::of(name));
             return Err(AppError::NotFound("realm"));
@@ -86,7 +91,7 @@ impl App {
 
     pub async fn realm_by_id(&self, id: &RealmId) -> Result<Realm, AppError> {
         self.store()
-            .system()
+            .system_read()
             .await?
             .realm_by_id(id)
             .await?
@@ -98,7 +103,7 @@ impl App {
         let max = if max < 0 { i64::MAX } else { max };
         Ok(self
             .store()
-            .system()
+            .system_read()
             .await?
             .list_realms(first.max(0), max)
             .await?)
@@ -107,7 +112,7 @@ impl App {
     pub async fn list_realms(&self) -> Result<Vec<Realm>, AppError> {
         Ok(self
             .store()
-            .system()
+            .system_read()
             .await?
             .list_realms(0, i64::MAX)
             .await?)

@@ -278,3 +278,43 @@ async fn a_busy_tokens_revocation_is_read_ahead_of_its_ttl() {
     })
     .await;
 }
+
+/// A due entry of a realm whose configuration revision has not moved is renewed without a
+/// re-read: a change made behind the store's write methods (raw SQL, which does not bump the
+/// revision) is not seen, and the entry outlives its first TTL as the same value.
+#[tokio::test]
+async fn an_entry_of_an_unchanged_realm_is_renewed_without_a_re_read() {
+    let (store, app, realm) = fresh_realm("renew", None).await;
+    let ctx = app.realm("renew").await.unwrap();
+    // The realm's first key is generated (a configuration change) before the client is cached.
+    app.jwks(&ctx).await.unwrap();
+    let cached_at = Instant::now();
+    let client = app
+        .client(&realm.id, "realm-management")
+        .await
+        .unwrap()
+        .unwrap();
+    let mut tx = store.realm(&realm.id).await.unwrap();
+    let done = tx
+        .raw_execute(
+            "UPDATE clients SET enabled = 0 WHERE realm_id = $1 AND client_id = $2",
+            &[realm.id.as_str(), "realm-management"],
+        )
+        .await
+        .unwrap();
+    assert_eq!(done, 1);
+    tx.commit().await.unwrap();
+
+    tokio::time::sleep(TTL * 7 / 8 + Duration::from_millis(150)).await;
+    let served = app.client(&realm.id, "realm-management").await.unwrap();
+    assert!(served.unwrap().client.enabled);
+    tokio::time::sleep_until((cached_at + TTL + Duration::from_millis(300)).into()).await;
+    let kept = app
+        .caches()
+        .clients
+        .get(&(realm.id.clone(), "realm-management".to_owned()));
+    assert!(
+        kept.is_some_and(|c| Arc::ptr_eq(&c, &client) && c.client.enabled),
+        "renewed past its first TTL as the same value, not re-read"
+    );
+}

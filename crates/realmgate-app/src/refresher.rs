@@ -15,19 +15,56 @@
 //!
 //! The queue holds closures that build the reload when it runs (a realm name, a client id and an
 //! `App` handle), not the reloads' futures, whose size is that of their deepest store call.
+//!
+//! Most reloads would find what they re-read unchanged. So a job names its realm, and each tick
+//! reads the configuration revisions of all its jobs' realms in one store statement
+//! ([`Revisions`], `Store::config_revisions`) and hands each job its realm's: a job whose entry
+//! was loaded at that revision renews the entry's TTL without reading anything, and only the
+//! others reload. At 100,000 busy realms that is ~10 store statements a second instead of ~300
+//! reloads of one to four statements and a transaction each.
 
+use realmgate_domain::RealmId;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// How often the queue releases reloads.
-pub const TICK: Duration = Duration::from_millis(10);
+/// How often the queue releases reloads: each tick's jobs share one read of their realms'
+/// revisions, so a tick gathers a few dozen at the steady rate of 100,000 busy realms.
+pub const TICK: Duration = Duration::from_millis(100);
 
-type Reload = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+/// A reload, or the renewal of an entry found unchanged.
+pub type Reload = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// Reads the configuration revisions of realms, in order (`None`: unknown, reload).
+pub type Revisions = Arc<
+    dyn Fn(Vec<RealmId>) -> Pin<Box<dyn Future<Output = Result<Vec<Option<i64>>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// The realm configuration revision a cached value was last found current at. A re-read that
+/// finds the value unchanged keeps the cached value (its `Arc`) and moves this forward.
+#[derive(Debug, Default)]
+pub struct Revision(AtomicI64);
+
+impl Revision {
+    pub fn new(rev: i64) -> Self {
+        Self(AtomicI64::new(rev))
+    }
+    pub fn get(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+    pub fn set(&self, rev: i64) {
+        self.0.store(rev, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Builds a job's work from its realm's current revision (`None` when not read).
+type Start = Box<dyn FnOnce(Option<i64>) -> Reload + Send>;
 
 /// A reload waiting for its turn.
 struct Job {
@@ -35,7 +72,9 @@ struct Job {
     /// Submission order, among equal expiries.
     seq: u64,
     what: &'static str,
-    start: Box<dyn FnOnce() -> Reload + Send>,
+    /// The realm whose revision decides whether the entry is re-read.
+    realm: Option<RealmId>,
+    start: Start,
 }
 
 impl PartialEq for Job {
@@ -63,12 +102,14 @@ pub struct Refresher {
     started: AtomicBool,
     seq: AtomicU64,
     drain: Duration,
+    revisions: Revisions,
 }
 
 impl Refresher {
-    /// A queue for entries that live `ttl`.
-    pub fn new(ttl: Duration) -> Self {
+    /// A queue for entries that live `ttl`, reading realms' revisions with `revisions`.
+    pub fn new(ttl: Duration, revisions: Revisions) -> Self {
         Self {
+            revisions,
             queue: Mutex::new(BinaryHeap::new()),
             wake: tokio::sync::Notify::new(),
             started: AtomicBool::new(false),
@@ -87,22 +128,25 @@ impl Refresher {
         self.lock().len()
     }
 
-    /// Queues `start`'s reload of an entry that expires at `expires`. The first call starts the
-    /// releasing task on the current runtime.
-    pub fn submit<F, Fut, E>(self: &Arc<Self>, expires: Instant, what: &'static str, start: F)
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
-        E: std::fmt::Display,
+    /// Queues the refresh of an entry of `realm` that expires at `expires`: in its turn, `start`
+    /// gets the realm's current revision (`None` if `realm` is `None` or it could not be read)
+    /// and returns the work. The first call starts the releasing task on the current runtime.
+    pub fn submit<F>(
+        self: &Arc<Self>,
+        expires: Instant,
+        what: &'static str,
+        realm: Option<RealmId>,
+        start: F,
+    ) where
+        F: FnOnce(Option<i64>) -> Reload + Send + 'static,
     {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let start: Box<dyn FnOnce() -> Reload + Send> =
-            Box::new(move || Box::pin(async move { start().await.map_err(|e| e.to_string()) }));
         self.lock().push(Job {
             expires,
             seq,
             what,
-            start,
+            realm,
+            start: Box::new(start),
         });
         if !self.started.swap(true, std::sync::atomic::Ordering::AcqRel) {
             match tokio::runtime::Handle::try_current() {
@@ -144,10 +188,35 @@ impl Refresher {
                 self.wake.notified().await;
                 continue;
             }
-            for job in batch {
-                crate::ttl_cache::spawn_reload(job.what, (job.start)());
+            let (checked, plain): (Vec<Job>, Vec<Job>) =
+                batch.into_iter().partition(|j| j.realm.is_some());
+            for job in plain {
+                crate::ttl_cache::spawn_reload(job.what, (job.start)(None));
+            }
+            if !checked.is_empty() {
+                tokio::spawn(Self::revalidate(self.revisions.clone(), checked));
             }
             tick.tick().await;
+        }
+    }
+}
+
+impl Refresher {
+    /// Reads the revisions of `jobs`' realms in one call, then starts each job with its realm's.
+    /// A failed read starts them all without one (each reloads, and logs if that fails too).
+    async fn revalidate(revisions: Revisions, jobs: Vec<Job>) {
+        let realms: Vec<RealmId> = jobs.iter().filter_map(|j| j.realm.clone()).collect();
+        let n = realms.len();
+        let revs = match revisions(realms).await {
+            Ok(revs) if revs.len() == n => revs,
+            Ok(_) => vec![None; n],
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read realms' revisions; re-reading their entries");
+                vec![None; n]
+            }
+        };
+        for (job, rev) in jobs.into_iter().zip(revs) {
+            crate::ttl_cache::spawn_reload(job.what, (job.start)(rev));
         }
     }
 }
@@ -158,17 +227,40 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    /// A [`Revisions`] that never knows (every job reloads): for tests and callers without a store.
+    fn no_revisions() -> Revisions {
+        Arc::new(|realms: Vec<RealmId>| {
+            let n = realms.len();
+            Box::pin(async move { Ok(vec![None; n]) })
+        })
+    }
+
+    fn boxed<F>(f: F) -> Reload
+    where
+        F: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Box::pin(f)
+    }
+
+    async fn until(done: &AtomicUsize, n: usize, what: &str) {
+        let started = Instant::now();
+        while done.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
     #[test]
     fn a_backlog_is_released_within_a_sixteenth_of_the_ttl() {
-        let r = Refresher::new(Duration::from_secs(1600));
+        let r = Refresher::new(Duration::from_secs(1600), no_revisions());
         assert_eq!(r.drain(), Duration::from_secs(100));
-        // 100 s is 10,000 ticks.
+        // 100 s is 1,000 ticks.
         assert_eq!(r.per_tick(0), 1);
         assert_eq!(r.per_tick(1), 1);
-        assert_eq!(r.per_tick(10_000), 1);
-        assert_eq!(r.per_tick(45_000), 5);
+        assert_eq!(r.per_tick(1_000), 1);
+        assert_eq!(r.per_tick(45_000), 45);
         // A TTL shorter than sixteen ticks releases everything at once.
-        let short = Refresher::new(Duration::from_millis(50));
+        let short = Refresher::new(Duration::from_millis(50), no_revisions());
         assert_eq!(short.drain(), TICK);
         assert_eq!(short.per_tick(300), 300);
     }
@@ -176,58 +268,106 @@ mod tests {
     /// On one thread, so that every reload is queued before the releasing task first looks.
     #[tokio::test]
     async fn reloads_run_soonest_expiry_first_and_paced() {
-        // Drain 160 ms = 16 ticks: 64 waiting go 4 per tick.
-        let r = Arc::new(Refresher::new(Duration::from_millis(2560)));
+        // Drain 800 ms = 8 ticks: 32 waiting go 4 per tick.
+        let r = Arc::new(Refresher::new(
+            Duration::from_millis(12_800),
+            no_revisions(),
+        ));
         let order = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(AtomicUsize::new(0));
         let t0 = Instant::now();
         let started = Instant::now();
-        for i in (0..64u64).rev() {
+        for i in (0..32u64).rev() {
             let (order, done) = (order.clone(), done.clone());
-            r.submit(t0 + Duration::from_secs(i), "test", move || async move {
-                order.lock().expect("order").push(i);
-                done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Ok::<(), String>(())
+            r.submit(t0 + Duration::from_secs(i), "test", None, move |rev| {
+                boxed(async move {
+                    assert_eq!(rev, None, "no realm, no revision");
+                    order.lock().expect("order").push(i);
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                })
             });
         }
-        while done.load(std::sync::atomic::Ordering::SeqCst) < 64 {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "reloads never ran"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        until(&done, 32, "reloads never ran").await;
         let took = started.elapsed();
-        // Paced over ticks, not all at once (at least ~a dozen ticks of 10 ms).
-        assert!(took >= Duration::from_millis(100), "released in {took:?}");
+        // Paced over ticks, not all at once (at least ~six ticks of 100 ms).
+        assert!(took >= Duration::from_millis(500), "released in {took:?}");
         let order = order.lock().expect("order").clone();
         // Within a tick the spawned reloads may finish in any order; across ticks the soonest
         // expiries ran first: the first half of the runs are the first half of the expiries.
-        let mut first: Vec<u64> = order[..32].to_vec();
+        let mut first: Vec<u64> = order[..16].to_vec();
         first.sort_unstable();
-        assert!(first.iter().all(|i| *i < 40), "{order:?}");
+        assert!(first.iter().all(|i| *i < 20), "{order:?}");
         assert_eq!(r.waiting(), 0);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_failed_reload_does_not_stop_the_queue() {
-        let r = Arc::new(Refresher::new(Duration::from_secs(1)));
+    /// Each tick reads its jobs' revisions in one call and hands each job its realm's.
+    #[tokio::test]
+    async fn a_tick_reads_its_realms_revisions_at_once() {
+        let calls = Arc::new(Mutex::new(Vec::<Vec<RealmId>>::new()));
+        let seen = calls.clone();
+        let revisions: Revisions = Arc::new(move |realms: Vec<RealmId>| {
+            seen.lock().expect("calls").push(realms.clone());
+            // Realm "r7" is unknown to the store; the others are at revision 10 + their number.
+            let revs = realms
+                .iter()
+                .map(|r| match r.as_str() {
+                    "r7" => None,
+                    s => s[1..].parse::<i64>().ok().map(|n| 10 + n),
+                })
+                .collect();
+            Box::pin(async move { Ok(revs) })
+        });
+        let r = Arc::new(Refresher::new(Duration::from_secs(1600), revisions));
+        let got = Arc::new(Mutex::new(Vec::new()));
         let done = Arc::new(AtomicUsize::new(0));
-        r.submit(Instant::now(), "test", || async {
-            Err::<(), String>("store down".into())
+        for i in 0..8u64 {
+            let (got, done) = (got.clone(), done.clone());
+            let realm = RealmId(format!("r{i}"));
+            r.submit(Instant::now(), "test", Some(realm), move |rev| {
+                boxed(async move {
+                    got.lock().expect("got").push((i, rev));
+                    done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                })
+            });
+        }
+        until(&done, 8, "jobs never ran").await;
+        let mut got = got.lock().expect("got").clone();
+        got.sort_unstable();
+        let want: Vec<(u64, Option<i64>)> = (0..8u64)
+            .map(|i| (i, (i != 7).then(|| 10 + i as i64)))
+            .collect();
+        assert_eq!(got, want);
+        // 8 jobs within one tick's share of a 100 s drain: released one per tick, each tick one
+        // read, or all in fewer reads; never more reads than ticks, never a job read twice.
+        let calls = calls.lock().expect("calls").clone();
+        let read: usize = calls.iter().map(Vec::len).sum();
+        assert_eq!(read, 8, "{calls:?}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_read_or_reload_does_not_stop_the_queue() {
+        let failing: Revisions =
+            Arc::new(|_| Box::pin(async { Err::<Vec<Option<i64>>, _>("store down".to_owned()) }));
+        let r = Arc::new(Refresher::new(Duration::from_millis(50), failing));
+        let done = Arc::new(AtomicUsize::new(0));
+        r.submit(Instant::now(), "test", None, |_| {
+            boxed(async { Err("store down".to_owned()) })
         });
         let d = done.clone();
-        r.submit(Instant::now(), "test", move || async move {
-            d.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok::<(), String>(())
-        });
-        let started = Instant::now();
-        while done.load(std::sync::atomic::Ordering::SeqCst) < 1 {
-            assert!(
-                started.elapsed() < Duration::from_secs(5),
-                "second reload never ran"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        r.submit(
+            Instant::now(),
+            "test",
+            Some(RealmId("r".into())),
+            move |rev| {
+                boxed(async move {
+                    assert_eq!(rev, None, "an unread revision reloads");
+                    d.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    Ok(())
+                })
+            },
+        );
+        until(&done, 1, "second reload never ran").await;
     }
 }

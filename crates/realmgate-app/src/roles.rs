@@ -14,6 +14,8 @@ pub struct RoleClaims {
     pub clients: BTreeMap<String, Vec<String>>,
     /// Organization memberships: alias → (org id, per-org roles).
     pub orgs: BTreeMap<String, (String, Vec<String>)>,
+    /// The realm's configuration revision these were read at (see `App::revalidate_ahead`).
+    rev: i64,
 }
 
 impl App {
@@ -28,10 +30,14 @@ impl App {
         match self.caches().roles.lookup(&key) {
             Some(Lookup::Fresh(c)) => return Ok(c),
             Some(Lookup::Due(c, refresh)) => {
-                let app = self.clone();
-                self.refresh_ahead(refresh, "role claims", move || async move {
-                    app.load_role_claims(key).await.map(drop)
-                });
+                let (app, cached) = (self.clone(), key.clone());
+                self.revalidate_ahead(
+                    refresh,
+                    "role claims",
+                    (realm.clone(), c.rev),
+                    move |app, expires| app.caches().roles.renew(&cached, expires),
+                    move || async move { app.load_role_claims(key).await.map(drop) },
+                );
                 return Ok(c);
             }
             None => note_miss("role claims"),
@@ -43,6 +49,7 @@ impl App {
         let (realm, user) = (&key.0, &key.1);
         let stamp = self.caches().roles.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
+        let rev = tx.config_revision().await?;
         let roles = tx.effective_roles(user).await?;
         let mut realm_roles = BTreeSet::new();
         let mut by_client: HashMap<_, BTreeSet<String>> = HashMap::new();
@@ -73,6 +80,7 @@ impl App {
             realm: realm_roles.into_iter().collect(),
             clients,
             orgs,
+            rev,
         });
         self.caches().roles.insert(key, stamp, claims.clone());
         Ok(claims)

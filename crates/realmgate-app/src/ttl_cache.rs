@@ -81,17 +81,22 @@ where
     E: std::fmt::Display,
     F: Future<Output = Result<(), E>> + Send + 'static,
 {
+    note_reread(what);
     spawn_reload(what, reload);
 }
 
-/// Spawns a background reload of a `what` entry: a debug line when it starts, a warning if it
-/// fails. Shared by the immediate reloads above and the paced queue (`crate::refresher`).
+/// Logs a background re-read from the store (debug level, target `realmgate::cache`).
+pub fn note_reread(what: &'static str) {
+    tracing::debug!(target: "realmgate::cache", what, "re-reading ahead of the TTL");
+}
+
+/// Spawns a background reload of a `what` entry, with a warning if it fails. Shared by the
+/// immediate reloads above and the paced queue (`crate::refresher`).
 pub(crate) fn spawn_reload<E, F>(what: &'static str, reload: F)
 where
     E: std::fmt::Display,
     F: Future<Output = Result<(), E>> + Send + 'static,
 {
-    tracing::debug!(target: "realmgate::cache", what, "re-reading ahead of the TTL");
     tokio::spawn(async move {
         if let Err(e) = reload.await {
             tracing::warn!(error = %e, what, "background reload of a cache entry failed");
@@ -208,9 +213,28 @@ where
         self.entries.insert(key, self.timed(value));
     }
 
+    /// Renews the TTL of `key`'s entry, the one that expires at `expires`, if it is still stored,
+    /// live and `keep`s: as if stored again now (a new expiry and refresh point). For an entry
+    /// re-validated without a re-read. Whether it was renewed.
+    pub fn renew(&self, key: &K, expires: Instant, keep: impl FnOnce(&V) -> bool) -> bool {
+        let now = Instant::now();
+        let next = self.timed(());
+        let renewed = self
+            .entries
+            .entry(key, Some(Duration::ZERO), |_, t: &mut Timed<V>| {
+                let mine = t.expires == expires && t.expires > now && keep(&t.value);
+                if mine {
+                    t.expires = next.expires;
+                    t.due = next.due;
+                }
+                quick_cache::sync::EntryAction::Retain(mine)
+            });
+        matches!(renewed, EntryResult::Retained(true))
+    }
+
     /// `value` stored now: it expires after the TTL and comes due for its refresh at a point
     /// drawn between half and seven eighths of it.
-    fn timed(&self, value: V) -> Timed<V> {
+    fn timed<T>(&self, value: T) -> Timed<T> {
         let now = Instant::now();
         let spread = self.ttl.mul_f64(3.0 / 8.0 * next_fraction());
         Timed {
