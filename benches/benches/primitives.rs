@@ -326,6 +326,72 @@ fn app_paths(c: &mut Criterion) {
             })
         });
     });
+    // The store reads behind the background re-reads of a busy realm's cached entries.
+    let id = ctx.id().clone();
+    let store = app.store().clone();
+    g.bench_function("reread/realm_by_name", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    let mut tx = store.system_read().await.unwrap();
+                    black_box(tx.realm_by_name(&realm).await.unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    });
+    g.bench_function("reread/client_and_service_user", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    let mut tx = store.realm_read(&id).await.unwrap();
+                    black_box(tx.client_by_client_id("svc").await.unwrap());
+                    black_box(tx.user_by_username("service-account-svc").await.unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    });
+    g.bench_function("reread/keys", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    let mut tx = store.realm_read(&id).await.unwrap();
+                    black_box(tx.keys().await.unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    });
+    // What re-validates a tick's due entries instead (one statement for all their realms).
+    for n in [1usize, 32] {
+        let ids = vec![id.clone(); n];
+        g.bench_function(format!("reread/config_revisions_of_{n}"), |b| {
+            b.iter_custom(|iters| {
+                rt.block_on(async {
+                    let start = std::time::Instant::now();
+                    for _ in 0..iters {
+                        black_box(store.config_revisions(&ids).await.unwrap());
+                    }
+                    start.elapsed()
+                })
+            });
+        });
+    }
+    g.bench_function("reread/empty_read_tx", |b| {
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let start = std::time::Instant::now();
+                for _ in 0..iters {
+                    black_box(store.realm_read(&id).await.unwrap());
+                }
+                start.elapsed()
+            })
+        });
+    });
     g.finish();
     rt.block_on(test.stop());
 }
