@@ -1,6 +1,8 @@
--- A realm's configuration revision: bumped by every realm transaction that changed what the
--- nodes cache under the safety TTL (clients, keys, roles and their mappings, groups,
--- organisations, users), in that transaction, just before its commit. A node re-validates a
+-- A realm's configuration revisions: `rev` bumped by every realm transaction that changed what
+-- the nodes cache under the safety TTL (clients, roles and their mappings, groups,
+-- organisations, users), `keys_rev` by every one that changed its signing keys, in that
+-- transaction, just before its commit. Apart, because a realm's keys are created on first use:
+-- the first token after a realm's set-up would otherwise date every entry cached for it. A node re-validates a
 -- cached entry by comparing the revision it was loaded at with this row, for many realms in one
 -- statement, instead of re-reading the entry. The row is realm data like any other: realm_id
 -- leads its key, row-level security scopes it, a realm move copies it and a realm purge deletes
@@ -11,6 +13,7 @@ SET LOCAL realmgate.system = 'on';
 CREATE TABLE realm_revisions (
     realm_id TEXT NOT NULL,
     rev BIGINT NOT NULL,
+    keys_rev BIGINT NOT NULL,
     CONSTRAINT realm_revisions_pkey PRIMARY KEY (realm_id)
 );
 

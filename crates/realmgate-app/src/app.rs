@@ -5,7 +5,7 @@ use crate::cache::Caches;
 use crate::ttl_cache::Refresh;
 use realmgate_crypto::{MasterKey, PasswordHasher};
 use realmgate_domain::{Clock, Realm, RealmId};
-use realmgate_store::Store;
+use realmgate_store::{RealmRevision, Store};
 use std::sync::Arc;
 
 /// Settings the app needs from the server's configuration.
@@ -167,15 +167,15 @@ impl App {
             .submit(refresh.expires(), what, None, move |_| reread(what, start));
     }
 
-    /// [`App::refresh_ahead`] for an entry of `realm` loaded at configuration revision `rev`: in
-    /// its turn, if the realm is still at `rev` (read with the other due entries' realms in one
-    /// statement), `renew` renews the entry's TTL and nothing is re-read; otherwise `start`
-    /// reloads it.
+    /// [`App::refresh_ahead`] for an entry of `realm` loaded when the realm's revision `of` its
+    /// kind (configuration or keys) was `rev`: in its turn, if it still is (read with the other
+    /// due entries' realms in one statement), `renew` renews the entry's TTL and nothing is
+    /// re-read; otherwise `start` reloads it.
     pub(crate) fn revalidate_ahead<R, F, Fut, E>(
         &self,
         refresh: Refresh,
         what: &'static str,
-        (realm, rev): (RealmId, i64),
+        (realm, of, rev): (RealmId, fn(&RealmRevision) -> i64, i64),
         renew: R,
         start: F,
     ) where
@@ -188,7 +188,7 @@ impl App {
         self.0
             .refresher
             .submit(expires, what, Some(realm), move |current| {
-                if current != Some(rev) {
+                if current.as_ref().map(of) != Some(rev) {
                     return reread(what, start);
                 }
                 let renewed = renew(&app, expires);
@@ -261,7 +261,7 @@ impl App {
     }
 }
 
-/// The paced queue's reader of realms' configuration revisions: one statement per shard.
+/// The paced queue's reader of realms' revisions: one statement per shard.
 fn revisions_of(store: Store) -> crate::refresher::Revisions {
     Arc::new(move |realms: Vec<RealmId>| {
         let store = store.clone();

@@ -21,7 +21,7 @@ pub struct ClientCtx {
     /// Its default and optional scopes plus `openid`: what it may be granted.
     allowed_scopes: ScopeSet,
     /// The realm's configuration revision this was last read at (see `App::revalidate_ahead`).
-    rev: crate::refresher::Revision,
+    rev: crate::refresher::SeenAt,
 }
 
 impl ClientCtx {
@@ -55,7 +55,7 @@ impl App {
                 self.revalidate_ahead(
                     refresh,
                     "client",
-                    (realm.clone(), c.rev.get()),
+                    (realm.clone(), |r| r.config, c.rev.get()),
                     move |app, expires| app.caches().clients.renew(&cached, expires),
                     move || async move { app.load_client(key).await.map(drop) },
                 );
@@ -74,7 +74,7 @@ impl App {
         let (realm, client_id) = (&key.0, key.1.as_str());
         let stamp = self.caches().clients.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
-        let rev = tx.config_revision().await?;
+        let rev = tx.config_revision().await?.config;
         let Some(client) = tx.client_by_client_id(client_id).await? else {
             drop(tx);
             self.caches().clients.invalidate(&key);
@@ -97,7 +97,7 @@ impl App {
             _ => {
                 let mut ctx = self.client_ctx(realm, client)?;
                 ctx.service_user = service_user;
-                ctx.rev = crate::refresher::Revision::new(rev);
+                ctx.rev = crate::refresher::SeenAt::new(rev);
                 Arc::new(ctx)
             }
         };

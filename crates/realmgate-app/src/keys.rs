@@ -26,7 +26,7 @@ pub struct RealmKeys {
     /// that finds the same keeps this value (see `App::load_keys`).
     source: Vec<(String, KeyStatus)>,
     /// The realm's configuration revision these were last read at (see `App::revalidate_ahead`).
-    rev: crate::refresher::Revision,
+    rev: crate::refresher::SeenAt,
 }
 
 impl RealmKeys {
@@ -59,7 +59,7 @@ impl App {
                 self.revalidate_ahead(
                     refresh,
                     "keys",
-                    (realm.clone(), keys.rev.get()),
+                    (realm.clone(), |r| r.keys, keys.rev.get()),
                     move |app, expires| app.caches().keys.renew(&part, expires, |_| true),
                     move || async move {
                         let _turn = app.key_lock(&realm).lock().await;
@@ -165,10 +165,10 @@ impl App {
         self.build_keys(realm, &stored, rev)
     }
 
-    /// The realm's configuration revision and its stored keys, read in one transaction.
+    /// The realm's keys revision and its stored keys, read in one transaction.
     async fn stored_keys(&self, realm: &RealmId) -> Result<(i64, Vec<StoredKey>), AppError> {
         let mut tx = self.store().realm_read(realm).await?;
-        let rev = tx.config_revision().await?;
+        let rev = tx.config_revision().await?.keys;
         Ok((rev, tx.keys().await?))
     }
 
@@ -205,7 +205,7 @@ impl App {
             jwks: doc.into(),
             jwks_etag,
             source: stored.iter().map(|k| (k.kid.clone(), k.status)).collect(),
-            rev: crate::refresher::Revision::new(rev),
+            rev: crate::refresher::SeenAt::new(rev),
         }))
     }
 

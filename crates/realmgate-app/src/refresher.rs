@@ -24,6 +24,7 @@
 //! reloads of one to four statements and a transaction each.
 
 use realmgate_domain::RealmId;
+use realmgate_store::RealmRevision;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::future::Future;
@@ -39,19 +40,20 @@ pub const TICK: Duration = Duration::from_millis(100);
 /// A reload, or the renewal of an entry found unchanged.
 pub type Reload = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
 
-/// Reads the configuration revisions of realms, in order (`None`: unknown, reload).
-pub type Revisions = Arc<
-    dyn Fn(Vec<RealmId>) -> Pin<Box<dyn Future<Output = Result<Vec<Option<i64>>, String>> + Send>>
-        + Send
-        + Sync,
->;
+/// What [`Revisions`] answers.
+type Answer = Result<Vec<Option<RealmRevision>>, String>;
 
-/// The realm configuration revision a cached value was last found current at. A re-read that
-/// finds the value unchanged keeps the cached value (its `Arc`) and moves this forward.
+/// Reads the revisions of realms, in order (`None`: unknown, reload).
+pub type Revisions =
+    Arc<dyn Fn(Vec<RealmId>) -> Pin<Box<dyn Future<Output = Answer> + Send>> + Send + Sync>;
+
+/// The realm revision (configuration or keys) a cached value was last found current at. A
+/// re-read that finds the value unchanged keeps the cached value (its `Arc`) and moves this
+/// forward.
 #[derive(Debug, Default)]
-pub struct Revision(AtomicI64);
+pub struct SeenAt(AtomicI64);
 
-impl Revision {
+impl SeenAt {
     pub fn new(rev: i64) -> Self {
         Self(AtomicI64::new(rev))
     }
@@ -63,8 +65,8 @@ impl Revision {
     }
 }
 
-/// Builds a job's work from its realm's current revision (`None` when not read).
-type Start = Box<dyn FnOnce(Option<i64>) -> Reload + Send>;
+/// Builds a job's work from its realm's current revisions (`None` when not read).
+type Start = Box<dyn FnOnce(Option<RealmRevision>) -> Reload + Send>;
 
 /// A reload waiting for its turn.
 struct Job {
@@ -138,7 +140,7 @@ impl Refresher {
         realm: Option<RealmId>,
         start: F,
     ) where
-        F: FnOnce(Option<i64>) -> Reload + Send + 'static,
+        F: FnOnce(Option<RealmRevision>) -> Reload + Send + 'static,
     {
         let seq = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.lock().push(Job {
@@ -313,7 +315,10 @@ mod tests {
                 .iter()
                 .map(|r| match r.as_str() {
                     "r7" => None,
-                    s => s[1..].parse::<i64>().ok().map(|n| 10 + n),
+                    s => s[1..].parse::<i64>().ok().map(|n| RealmRevision {
+                        config: 10 + n,
+                        keys: 20 + n,
+                    }),
                 })
                 .collect();
             Box::pin(async move { Ok(revs) })
@@ -334,9 +339,16 @@ mod tests {
         }
         until(&done, 8, "jobs never ran").await;
         let mut got = got.lock().expect("got").clone();
-        got.sort_unstable();
-        let want: Vec<(u64, Option<i64>)> = (0..8u64)
-            .map(|i| (i, (i != 7).then(|| 10 + i as i64)))
+        got.sort_unstable_by_key(|(i, _)| *i);
+        let want: Vec<(u64, Option<RealmRevision>)> = (0..8u64)
+            .map(|i| {
+                let n = i as i64;
+                let rev = RealmRevision {
+                    config: 10 + n,
+                    keys: 20 + n,
+                };
+                (i, (i != 7).then_some(rev))
+            })
             .collect();
         assert_eq!(got, want);
         // 8 jobs within one tick's share of a 100 s drain: released one per tick, each tick one
@@ -348,8 +360,9 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_read_or_reload_does_not_stop_the_queue() {
-        let failing: Revisions =
-            Arc::new(|_| Box::pin(async { Err::<Vec<Option<i64>>, _>("store down".to_owned()) }));
+        let failing: Revisions = Arc::new(|_| {
+            Box::pin(async { Err::<Vec<Option<RealmRevision>>, _>("store down".to_owned()) })
+        });
         let r = Arc::new(Refresher::new(Duration::from_millis(50), failing));
         let done = Arc::new(AtomicUsize::new(0));
         r.submit(Instant::now(), "test", None, |_| {

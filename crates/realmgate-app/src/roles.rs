@@ -34,7 +34,7 @@ impl App {
                 self.revalidate_ahead(
                     refresh,
                     "role claims",
-                    (realm.clone(), c.rev),
+                    (realm.clone(), |r| r.config, c.rev),
                     move |app, expires| app.caches().roles.renew(&cached, expires),
                     move || async move { app.load_role_claims(key).await.map(drop) },
                 );
@@ -49,7 +49,7 @@ impl App {
         let (realm, user) = (&key.0, &key.1);
         let stamp = self.caches().roles.stamp(realm);
         let mut tx = self.store().realm_read(realm).await?;
-        let rev = tx.config_revision().await?;
+        let rev = tx.config_revision().await?.config;
         let roles = tx.effective_roles(user).await?;
         let mut realm_roles = BTreeSet::new();
         let mut by_client: HashMap<_, BTreeSet<String>> = HashMap::new();

@@ -38,7 +38,7 @@ pub use error::{CONFLICT_NAMES, StoreError};
 pub use notify::{CHANNEL, Subscription};
 pub use placement::{ShardAdded, ShardInfo};
 pub use pool::{Store, valid_shard_name};
-pub use realm_tx::RealmTx;
+pub use realm_tx::{RealmRevision, RealmTx};
 pub use repo::codes::CodeRedemption;
 pub use repo::refresh::{FamilyStatus, RefreshRotation, Refusal, RotateAtOnce, Rotated, Rotation};
 pub use repo::users::UserQuery;

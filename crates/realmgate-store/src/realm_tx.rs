@@ -2,6 +2,7 @@
 //! runs binds its realm id, and on Postgres the transaction also carries
 //! `SET LOCAL realmgate.realm_id` so row-level security backs the filter up.
 
+use crate::row::RowExt;
 use crate::{StoreError, schema};
 use realmgate_domain::RealmId;
 use sqlx::AnyConnection;
@@ -13,8 +14,18 @@ pub struct RealmTx {
     tx: Transaction<'static, Any>,
     /// SQLite write transactions: the writer permit (see `Shard::writer`), released at the end.
     _writer: Option<tokio::sync::OwnedSemaphorePermit>,
-    /// A write changed the realm's configuration: [`RealmTx::commit`] bumps its revision.
-    config_changed: bool,
+    /// Writes changed the realm's configuration, its keys: [`RealmTx::commit`] bumps the
+    /// revisions.
+    changed: (bool, bool),
+}
+
+/// A realm's configuration revisions (see [`RealmTx::config_revision`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RealmRevision {
+    /// Clients, roles and their mappings, groups, organisations, users.
+    pub config: i64,
+    /// Signing keys.
+    pub keys: i64,
 }
 
 impl std::fmt::Debug for RealmTx {
@@ -31,7 +42,7 @@ impl RealmTx {
             realm,
             tx,
             _writer: None,
-            config_changed: false,
+            changed: (false, false),
         }
     }
 
@@ -46,16 +57,21 @@ impl RealmTx {
         &self.realm
     }
 
-    /// Commits. A transaction that changed the realm's configuration (see
+    /// Commits. A transaction that changed the realm's configuration or keys (see
     /// [`RealmTx::config_revision`]) bumps the revision first, in the same transaction.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        if self.config_changed {
+        let (config, keys) = self.changed;
+        if config || keys {
+            let (config, keys) = (i64::from(config), i64::from(keys));
             let (realm, db) = self.parts();
             sqlx::query(
-                "INSERT INTO realm_revisions (realm_id, rev) VALUES ($1, 1) \
-                 ON CONFLICT (realm_id) DO UPDATE SET rev = realm_revisions.rev + 1",
+                "INSERT INTO realm_revisions (realm_id, rev, keys_rev) VALUES ($1, $2, $3) \
+                 ON CONFLICT (realm_id) DO UPDATE SET rev = realm_revisions.rev + $2, \
+                 keys_rev = realm_revisions.keys_rev + $3",
             )
             .bind(realm)
+            .bind(config)
+            .bind(keys)
             .execute(db)
             .await?;
         }
@@ -64,25 +80,36 @@ impl RealmTx {
     }
 
     /// Marks this transaction as changing what nodes cache of the realm under the safety TTL
-    /// (clients, keys, roles and their mappings, groups, organisations, users). Every write
-    /// method of those tables calls it.
+    /// (clients, roles and their mappings, groups, organisations, users). Every write method
+    /// of those tables calls it.
     pub(crate) fn config_changed(&mut self) {
-        self.config_changed = true;
+        self.changed.0 = true;
     }
 
-    /// The realm's configuration revision: 0 for a realm never changed since revisions were
-    /// kept, then one more per committed transaction that changed its configuration. Read it
+    /// Marks this transaction as changing the realm's signing keys (every write method of them
+    /// calls it).
+    pub(crate) fn keys_changed(&mut self) {
+        self.changed.1 = true;
+    }
+
+    /// The realm's revisions: each 0 for a realm never changed since revisions were kept, then
+    /// one more per committed transaction that changed its configuration (its keys). Read them
     /// first in a transaction that loads something to cache: a change committed after this read
-    /// bumps it past the value read, so a later [`crate::Store::config_revisions`] tells the
+    /// bumps them past the values read, so a later [`crate::Store::config_revisions`] tells the
     /// cached copy is stale.
-    pub async fn config_revision(&mut self) -> Result<i64, StoreError> {
+    pub async fn config_revision(&mut self) -> Result<RealmRevision, StoreError> {
         let (realm, db) = self.parts();
-        let rev: Option<i64> =
-            sqlx::query_scalar("SELECT rev FROM realm_revisions WHERE realm_id = $1")
-                .bind(realm)
-                .fetch_optional(db)
-                .await?;
-        Ok(rev.unwrap_or(0))
+        let row = sqlx::query("SELECT rev, keys_rev FROM realm_revisions WHERE realm_id = $1")
+            .bind(realm)
+            .fetch_optional(db)
+            .await?;
+        match row {
+            Some(row) => Ok(RealmRevision {
+                config: row.int("rev")?,
+                keys: row.int("keys_rev")?,
+            }),
+            None => Ok(RealmRevision::default()),
+        }
     }
 
     /// Rolls back explicitly (dropping does the same, lazily).

@@ -4,7 +4,7 @@
 
 use crate::row::RowExt;
 use crate::shard::{Backend, Shard, canonical_realm};
-use crate::{Store, StoreError};
+use crate::{RealmRevision, Store, StoreError};
 use realmgate_domain::RealmId;
 use sqlx::AssertSqlSafe;
 use std::collections::{BTreeMap, HashMap};
@@ -13,14 +13,14 @@ use std::collections::{BTreeMap, HashMap};
 const CHUNK: usize = 500;
 
 impl Store {
-    /// The configuration revision of each of `realms`, in order: `Some(rev)` (0 for a realm
-    /// never changed since revisions were kept, or gone), or `None` where only the realm's own
+    /// The revisions of each of `realms`, in order: `Some` (zeros for a realm never changed
+    /// since revisions were kept, or gone), or `None` where only the realm's own
     /// transaction can tell: an id that is not a UUID, a realm missing from the directory, or
     /// one fenced on the shard its route names (it moved; a full re-read routes it again).
     pub async fn config_revisions(
         &self,
         realms: &[RealmId],
-    ) -> Result<Vec<Option<i64>>, StoreError> {
+    ) -> Result<Vec<Option<RealmRevision>>, StoreError> {
         let mut out = vec![None; realms.len()];
         // Shard name (empty on a single database) → (position in `realms`, canonical id).
         let mut by_shard: BTreeMap<String, Vec<(usize, RealmId)>> = BTreeMap::new();
@@ -51,13 +51,23 @@ impl Store {
                     .await?;
                 for (i, realm) in chunk {
                     if let Some(slot) = out.get_mut(*i) {
-                        *slot = found.get(realm.as_str()).copied().unwrap_or(Some(0));
+                        *slot = found
+                            .get(realm.as_str())
+                            .copied()
+                            .unwrap_or(Some(RealmRevision::default()));
                     }
                 }
             }
         }
         Ok(out)
     }
+}
+
+fn revision(row: &sqlx::any::AnyRow) -> Result<RealmRevision, StoreError> {
+    Ok(RealmRevision {
+        config: row.int("rev")?,
+        keys: row.int("keys_rev")?,
+    })
 }
 
 impl Shard {
@@ -67,13 +77,15 @@ impl Shard {
         &self,
         realms: impl Iterator<Item = &'a str>,
         fenced: bool,
-    ) -> Result<HashMap<String, Option<i64>>, StoreError> {
+    ) -> Result<HashMap<String, Option<RealmRevision>>, StoreError> {
         let realms: Vec<&str> = realms.collect();
         let list = (1..=realms.len())
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
             .join(", ");
-        let revs = format!("SELECT realm_id, rev FROM realm_revisions WHERE realm_id IN ({list})");
+        let revs = format!(
+            "SELECT realm_id, rev, keys_rev FROM realm_revisions WHERE realm_id IN ({list})"
+        );
         let fences = format!("SELECT realm_id FROM realm_fences WHERE realm_id IN ({list})");
         let mut out = HashMap::with_capacity(realms.len());
         let bound = |sql: &str| {
@@ -86,14 +98,14 @@ impl Shard {
         if self.backend() == Backend::Sqlite {
             // One statement, one snapshot: no transaction needed (and no writer permit taken).
             for row in bound(&revs).fetch_all(self.pool()).await? {
-                out.insert(row.text("realm_id")?, Some(row.int("rev")?));
+                out.insert(row.text("realm_id")?, Some(revision(&row)?));
             }
             return Ok(out);
         }
         // Postgres: a system transaction, so row-level security lets it see every realm's row.
         let mut tx = self.pool().begin_with(self.system_begin()).await?;
         for row in bound(&revs).fetch_all(&mut *tx).await? {
-            out.insert(row.text("realm_id")?, Some(row.int("rev")?));
+            out.insert(row.text("realm_id")?, Some(revision(&row)?));
         }
         if fenced {
             for row in bound(&fences).fetch_all(&mut *tx).await? {
@@ -102,5 +114,70 @@ impl Shard {
         }
         tx.rollback().await?;
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+mod tests {
+    /// The tables whose rows nodes cache under the safety TTL, re-validated by the revision.
+    const CONFIG_TABLES: &[&str] = &[
+        "clients",
+        "users",
+        "roles",
+        "role_composites",
+        "user_roles",
+        "groups",
+        "group_roles",
+        "user_groups",
+        "organizations",
+        "org_members",
+        "signing_keys",
+    ];
+
+    /// Every repository method that writes one of [`CONFIG_TABLES`] marks its transaction, so
+    /// its commit bumps the revision: a write method added without the mark fails here.
+    #[test]
+    fn every_write_of_a_configuration_table_bumps_the_revision() {
+        let files = [
+            ("clients", include_str!("repo/clients.rs")),
+            ("users", include_str!("repo/users.rs")),
+            ("roles", include_str!("repo/roles.rs")),
+            ("groups", include_str!("repo/groups.rs")),
+            ("orgs", include_str!("repo/orgs.rs")),
+            ("keys", include_str!("repo/keys.rs")),
+            ("codes", include_str!("repo/codes.rs")),
+            ("consents", include_str!("repo/consents.rs")),
+            ("failures", include_str!("repo/failures.rs")),
+            ("purge", include_str!("repo/purge.rs")),
+            ("sessions", include_str!("repo/sessions.rs")),
+            ("refresh", include_str!("repo/refresh.rs")),
+        ];
+        let mut writers = 0;
+        for (file, src) in files {
+            for method in src.split("pub async fn ").skip(1) {
+                let name = method.split('(').next().unwrap_or_default();
+                let writes = CONFIG_TABLES.iter().any(|t| {
+                    method.contains(&format!("INSERT INTO {t} "))
+                        || method.contains(&format!("UPDATE {t} SET"))
+                        || method.contains(&format!("DELETE FROM {t} WHERE"))
+                });
+                if writes {
+                    writers += 1;
+                    let mark = if file == "keys" {
+                        "self.keys_changed();"
+                    } else {
+                        "self.config_changed();"
+                    };
+                    assert!(
+                        method.contains(mark),
+                        "repo/{file}.rs: {name} writes a configuration table without marking its \
+                         transaction (`{mark}`)"
+                    );
+                }
+            }
+        }
+        // clients 3, keys 3, roles 7, groups 7, organisations 6, users 3.
+        assert_eq!(writers, 29);
     }
 }

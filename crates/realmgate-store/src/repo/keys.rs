@@ -22,7 +22,7 @@ fn key_from_row(row: &AnyRow) -> Result<StoredKey, StoreError> {
 impl RealmTx {
     /// `Conflict("signing_keys_kid")` when the kid exists in this realm.
     pub async fn insert_key(&mut self, k: &StoredKey) -> Result<(), StoreError> {
-        self.config_changed();
+        self.keys_changed();
         let (realm, db) = self.parts();
         sqlx::query(
             "INSERT INTO signing_keys (realm_id, kid, alg, status, private_sealed, public_jwk, \
@@ -55,7 +55,7 @@ impl RealmTx {
 
     /// `NotFound` if there is no such kid in this realm.
     pub async fn set_key_status(&mut self, kid: &str, status: KeyStatus) -> Result<(), StoreError> {
-        self.config_changed();
+        self.keys_changed();
         let (realm, db) = self.parts();
         let done =
             sqlx::query("UPDATE signing_keys SET status = $3 WHERE realm_id = $1 AND kid = $2")
@@ -69,7 +69,7 @@ impl RealmTx {
 
     /// `NotFound` if there is no such kid in this realm.
     pub async fn delete_key(&mut self, kid: &str) -> Result<(), StoreError> {
-        self.config_changed();
+        self.keys_changed();
         let (realm, db) = self.parts();
         let done = sqlx::query("DELETE FROM signing_keys WHERE realm_id = $1 AND kid = $2")
             .bind(realm)

@@ -2,7 +2,13 @@
 //! configuration, read for many realms at once.
 
 use crate::support::*;
+use realmgate_store::RealmRevision;
 use realmgate_store::domain::*;
+
+/// Revisions `config` and `keys`, known.
+fn at(config: i64, keys: i64) -> Option<RealmRevision> {
+    Some(RealmRevision { config, keys })
+}
 
 #[tokio::test]
 async fn configuration_commits_bump_the_revision_and_nothing_else_does() -> TestResult {
@@ -10,15 +16,19 @@ async fn configuration_commits_bump_the_revision_and_nothing_else_does() -> Test
     let a = new_realm(&store, "a").await?;
     let b = new_realm(&store, "b").await?;
     let both = [a.clone(), b.clone()];
-    assert_eq!(store.config_revisions(&both).await?, [Some(0), Some(0)]);
+    assert_eq!(store.config_revisions(&both).await?, [at(0, 0), at(0, 0)]);
 
     // Two configuration writes in one transaction: one bump, at its commit.
     let mut tx = store.realm(&a).await?;
     tx.insert_client(&client("c1")).await?;
     tx.insert_user(&user("u1")).await?;
-    assert_eq!(tx.config_revision().await?, 0, "not before the commit");
+    assert_eq!(
+        tx.config_revision().await?,
+        RealmRevision::default(),
+        "not before the commit"
+    );
     tx.commit().await?;
-    assert_eq!(store.config_revisions(&both).await?, [Some(1), Some(0)]);
+    assert_eq!(store.config_revisions(&both).await?, [at(1, 0), at(0, 0)]);
 
     // Rolled back: no bump.
     let mut tx = store.realm(&a).await?;
@@ -28,7 +38,7 @@ async fn configuration_commits_bump_the_revision_and_nothing_else_does() -> Test
     let mut tx = store.realm(&a).await?;
     tx.revoke_jti("jti-1", NOW + 60).await?;
     tx.commit().await?;
-    assert_eq!(store.config_revisions(&both).await?, [Some(1), Some(0)]);
+    assert_eq!(store.config_revisions(&both).await?, [at(1, 0), at(0, 0)]);
 
     // Each kind of configuration write counts.
     let role = role("r1", None);
@@ -42,8 +52,22 @@ async fn configuration_commits_bump_the_revision_and_nothing_else_does() -> Test
     let mut tx = store.realm(&b).await?;
     tx.grant_user_role(&u.id, &role.id).await?;
     tx.commit().await?;
-    assert_eq!(store.config_revisions(&both).await?, [Some(1), Some(3)]);
-    assert_eq!(store.realm_read(&b).await?.config_revision().await?, 3);
+    assert_eq!(store.config_revisions(&both).await?, [at(1, 0), at(3, 0)]);
+    assert_eq!(
+        store.realm_read(&b).await?.config_revision().await?,
+        RealmRevision { config: 3, keys: 0 }
+    );
+
+    // Keys have their own revision: a realm's first key, created at its first token, does not
+    // date what was cached of its clients and roles.
+    let mut tx = store.realm(&b).await?;
+    tx.insert_key(&key("k1", NOW)).await?;
+    tx.commit().await?;
+    let mut tx = store.realm(&b).await?;
+    tx.set_key_status("k1", KeyStatus::Retired).await?;
+    tx.insert_client(&client("both")).await?;
+    tx.commit().await?;
+    assert_eq!(store.config_revisions(&both).await?, [at(1, 0), at(4, 2)]);
 
     // Ids in any case, unknown realms (0) and malformed ids (unknown: `None`), in order, over
     // more than one statement's worth of ids.
@@ -53,13 +77,13 @@ async fn configuration_commits_bump_the_revision_and_nothing_else_does() -> Test
     ids.push(b.clone());
     let revs = store.config_revisions(&ids).await?;
     assert_eq!(revs.len(), ids.len());
-    assert!(revs[..1_200].iter().all(|r| *r == Some(0)));
-    assert_eq!(revs[1_200..], [None, Some(1), Some(3)]);
+    assert!(revs[..1_200].iter().all(|r| *r == at(0, 0)));
+    assert_eq!(revs[1_200..], [None, at(1, 0), at(4, 2)]);
 
     // Deleting a realm deletes its revision with its rows.
     let mut sys = store.system().await?;
     sys.delete_realm(&b).await?;
     sys.commit().await?;
-    assert_eq!(store.config_revisions(&both).await?, [Some(1), Some(0)]);
+    assert_eq!(store.config_revisions(&both).await?, [at(1, 0), at(0, 0)]);
     Ok(())
 }

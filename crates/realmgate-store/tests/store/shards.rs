@@ -189,7 +189,7 @@ async fn shard_move_routes_every_node_to_the_new_home() -> TestResult {
     // Node B caches the route to `default`.
     assert_eq!(snapshot(&node_b, &f).await?, before);
     let rev = store.config_revisions(std::slice::from_ref(&r)).await?;
-    assert!(rev[0].is_some_and(|n| n > 0), "{rev:?}");
+    assert!(rev[0].is_some_and(|n| n.config > 0), "{rev:?}");
 
     let report = moved(store.move_realm(&r, "s3", NOW, &fast()).await?);
     assert_eq!(
