@@ -1,12 +1,12 @@
--- A realm's configuration revisions: `rev` bumped by every realm transaction that changed what
--- the nodes cache under the safety TTL (clients, roles and their mappings, groups,
--- organisations, users), `keys_rev` by every one that changed its signing keys, in that
--- transaction, just before its commit. Apart, because a realm's keys are created on first use:
--- the first token after a realm's set-up would otherwise date every entry cached for it. A node re-validates a
--- cached entry by comparing the revision it was loaded at with this row, for many realms in one
--- statement, instead of re-reading the entry. The row is realm data like any other: realm_id
--- leads its key, row-level security scopes it, a realm move copies it and a realm purge deletes
--- it. No trigger keeps it (Citus): the store's write methods mark their transaction instead.
+-- A realm's revisions: `rev` bumped by every realm transaction that changed what the nodes cache
+-- under the safety TTL (clients, roles and their mappings, groups, organisations, users),
+-- `keys_rev` by every one that changed its signing keys, in that transaction, just before its
+-- commit. Apart, because a realm's keys are created on first use: its first token would
+-- otherwise date every entry cached for it. A node re-validates a cached entry by comparing the
+-- revision it was loaded at with this row, for many realms in one statement, instead of
+-- re-reading the entry. The row is realm data like any other: realm_id leads its key, row-level
+-- security scopes it, a realm move copies it and a realm purge deletes it. No trigger keeps it
+-- (Citus): the store's write methods mark their transaction instead.
 
 SET LOCAL realmgate.system = 'on';
 

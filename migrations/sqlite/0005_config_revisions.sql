@@ -1,4 +1,4 @@
--- A realm's configuration revision (see the Postgres migration of the same number).
+-- A realm's revisions (see the Postgres migration of the same number).
 CREATE TABLE realm_revisions (
     realm_id TEXT NOT NULL,
     rev BIGINT NOT NULL,
