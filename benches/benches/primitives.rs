@@ -47,6 +47,31 @@ fn access_token_claims() -> Value {
     })
 }
 
+/// ES256 signing round-robin over 10 keys and over 100,000 (one per realm at the top of the
+/// load bench's curve): whether a key cold in the CPU caches costs more than its arithmetic.
+fn sign_with_many_keys(c: &mut Criterion, claims: &Value) {
+    let mut g = c.benchmark_group("jwt_sign_ES256_round_robin");
+    g.sample_size(30)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+        .throughput(Throughput::Elements(1));
+    for n in [10usize, 100_000] {
+        let keys: Vec<SigningKey> = (0..n)
+            .map(|i| SigningKey::generate(SigAlg::ES256, format!("k{i}")).unwrap())
+            .collect();
+        let mut next = 0usize;
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            b.iter(|| {
+                next = (next + 7919) % keys.len();
+                keys[next]
+                    .sign_jwt(Some("at+jwt"), black_box(claims))
+                    .unwrap()
+            });
+        });
+    }
+    g.finish();
+}
+
 fn jwt(c: &mut Criterion) {
     let claims = access_token_claims();
     let mut sign = c.benchmark_group("jwt_sign");
@@ -61,6 +86,7 @@ fn jwt(c: &mut Criterion) {
         });
     }
     sign.finish();
+    sign_with_many_keys(c, &claims);
     sign_on_every_core(c, &claims);
 
     let mut verify = c.benchmark_group("jwt_verify");
