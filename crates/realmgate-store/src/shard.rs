@@ -239,7 +239,15 @@ impl Shard {
     /// writer permit (so directory reads never queue behind writers, nor hold them up), on
     /// Postgres `READ ONLY`.
     pub(crate) async fn system_read(&self, store: crate::Store) -> Result<SystemTx, StoreError> {
-        let tx = match self.inner.backend {
+        Ok(SystemTx::new(self.begin_system_read().await?, store))
+    }
+
+    /// The transaction behind [`Shard::system_read`], also for cross-realm reads of realm
+    /// metadata (`Store::config_revisions`).
+    pub(crate) async fn begin_system_read(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.inner.backend {
             Backend::Sqlite => self.inner.pool.begin().await?,
             Backend::Postgres => {
                 let begin = self
@@ -247,8 +255,7 @@ impl Shard {
                     .replacen("BEGIN;", "BEGIN READ ONLY;", 1);
                 self.inner.pool.begin_with(AssertSqlSafe(begin)).await?
             }
-        };
-        Ok(SystemTx::new(tx, store))
+        })
     }
 
     /// SQLite: the writer permit a write transaction holds until it ends (`None` on Postgres).
