@@ -48,6 +48,9 @@ pub struct RealmCtx {
     /// The discovery document, serialised once, and its entity tag.
     pub discovery: bytes_like::Bytes,
     pub discovery_etag: String,
+    /// Unique to this value in the process: what a memo derived from it (`token::cc_memo`)
+    /// compares, instead of the realm's fields, to know it was built for the same realm as read.
+    pub(crate) generation: u64,
 }
 
 impl RealmCtx {

@@ -22,6 +22,8 @@ pub struct ClientCtx {
     allowed_scopes: ScopeSet,
     /// The realm's configuration revision this was last read at (see `App::revalidate_ahead`).
     rev: crate::refresher::SeenAt,
+    /// Its service account's client-credentials claims, rendered once (`token::cc_memo`).
+    pub(crate) cc_memo: std::sync::Mutex<Option<Arc<crate::token::CcMemo>>>,
 }
 
 impl ClientCtx {
@@ -136,6 +138,7 @@ impl App {
             jwks,
             service_user: None,
             rev: Default::default(),
+            cc_memo: Default::default(),
         })
     }
 

@@ -26,6 +26,9 @@ pub struct RealmInput {
     pub settings: Option<RealmSettings>,
 }
 
+/// The next [`RealmCtx::generation`].
+static NEXT_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl App {
     /// Resolves a realm by the name in the URL. An unknown realm is an error, never a default.
     /// A busy realm is re-read ahead of its cache TTL, in the background.
@@ -86,6 +89,7 @@ impl App {
             issuer,
             discovery: discovery.into(),
             discovery_etag,
+            generation: NEXT_GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
     }
 

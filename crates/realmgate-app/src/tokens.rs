@@ -87,7 +87,7 @@ pub fn scope_claim(granted: &ScopeSet) -> String {
     ScopeSet::from_iter(granted.iter().filter(|s| SCOPES_IN_TOKEN.contains(s))).to_string()
 }
 
-fn alg_for(realm: &RealmCtx, client: &Client, attr: &str) -> SigAlg {
+pub(crate) fn alg_for(realm: &RealmCtx, client: &Client, attr: &str) -> SigAlg {
     client
         .attr(attr)
         .and_then(|a| SigAlg::from_str(a).ok())
@@ -121,76 +121,99 @@ fn profile(user: &User, scope: &ScopeSet) -> ProfileClaims {
     p
 }
 
+/// The access token's lifetime for `client`: its `access.token.lifespan` attribute when valid,
+/// else the realm's.
+pub(crate) fn lifespan_for(realm: &RealmCtx, client: &Client) -> i64 {
+    client
+        .attr("access.token.lifespan")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|v| *v > 0 && *v <= realmgate_domain::MAX_LIFESPAN_SECONDS)
+        .unwrap_or(realm.realm.settings.access_token_lifespan)
+}
+
+/// The access token's claims for `sub`, with `roles` its user's role claims (read only when the
+/// scope asks for roles or organizations).
+pub(crate) fn access_claims(
+    realm: &RealmCtx,
+    sub: &Subject<'_>,
+    roles: &RoleClaims,
+    lifespan: i64,
+    now: i64,
+) -> AccessTokenClaims {
+    let client = sub.client;
+    let p = profile(sub.user, sub.scope);
+    let mut organization = BTreeMap::new();
+    if sub.scope.contains("organization") {
+        for (alias, (id, org_roles)) in &roles.orgs {
+            organization.insert(
+                alias.clone(),
+                serde_json::json!({ "id": id, "roles": org_roles }),
+            );
+        }
+    }
+    let with_roles = sub.scope.contains("roles");
+    AccessTokenClaims {
+        iss: realm.issuer.clone(),
+        sub: sub.user.id.0.clone(),
+        aud: serde_json::Value::String(client.client_id.clone()),
+        exp: now + lifespan,
+        iat: now,
+        jti: uuid::Uuid::new_v4().to_string(),
+        client_id: client.client_id.clone(),
+        azp: client.client_id.clone(),
+        scope: scope_claim(sub.scope),
+        auth_time: sub.auth_time,
+        sid: sub.session.map(|s| s.0.clone()),
+        acr: sub.session.map(|_| "1".to_owned()),
+        typ: "Bearer".to_owned(),
+        tenant_id: realm.id().0.clone(),
+        preferred_username: Some(sub.user.username.clone()),
+        email: p.email,
+        email_verified: p.email_verified,
+        name: p.name,
+        given_name: p.given_name,
+        family_name: p.family_name,
+        realm_access: RoleList {
+            roles: if with_roles {
+                roles.realm.clone()
+            } else {
+                vec![]
+            },
+        },
+        resource_access: if with_roles {
+            roles
+                .clients
+                .iter()
+                .map(|(c, r)| (c.clone(), RoleList { roles: r.clone() }))
+                .collect()
+        } else {
+            BTreeMap::new()
+        },
+        org_id: (roles.orgs.len() == 1 && sub.scope.contains("organization"))
+            .then(|| roles.orgs.values().next().map(|(id, _)| id.clone()))
+            .flatten(),
+        organization,
+        gid: sub.family.map(|f| f.0.clone()),
+    }
+}
+
+/// Whether a token for `scope` carries role claims (and so reads them).
+pub(crate) fn needs_roles(scope: &ScopeSet) -> bool {
+    scope.contains("roles") || scope.contains("organization")
+}
+
 impl App {
     pub async fn mint(&self, realm: &RealmCtx, sub: &Subject<'_>) -> Result<Minted, AppError> {
         let now = self.now();
         let client = sub.client;
-        let lifespan = client
-            .attr("access.token.lifespan")
-            .and_then(|v| v.parse::<i64>().ok())
-            .filter(|v| *v > 0 && *v <= realmgate_domain::MAX_LIFESPAN_SECONDS)
-            .unwrap_or(realm.realm.settings.access_token_lifespan);
-        let roles: std::sync::Arc<RoleClaims> =
-            if sub.scope.contains("roles") || sub.scope.contains("organization") {
-                self.role_claims(realm.id(), &sub.user.id).await?
-            } else {
-                std::sync::Arc::new(RoleClaims::default())
-            };
-        let p = profile(sub.user, sub.scope);
-        let scope = scope_claim(sub.scope);
-        let mut organization = BTreeMap::new();
-        if sub.scope.contains("organization") {
-            for (alias, (id, org_roles)) in &roles.orgs {
-                organization.insert(
-                    alias.clone(),
-                    serde_json::json!({ "id": id, "roles": org_roles }),
-                );
-            }
-        }
-        let with_roles = sub.scope.contains("roles");
-        let at = AccessTokenClaims {
-            iss: realm.issuer.clone(),
-            sub: sub.user.id.0.clone(),
-            aud: serde_json::Value::String(client.client_id.clone()),
-            exp: now + lifespan,
-            iat: now,
-            jti: uuid::Uuid::new_v4().to_string(),
-            client_id: client.client_id.clone(),
-            azp: client.client_id.clone(),
-            scope: scope.clone(),
-            auth_time: sub.auth_time,
-            sid: sub.session.map(|s| s.0.clone()),
-            acr: sub.session.map(|_| "1".to_owned()),
-            typ: "Bearer".to_owned(),
-            tenant_id: realm.id().0.clone(),
-            preferred_username: Some(sub.user.username.clone()),
-            email: p.email.clone(),
-            email_verified: p.email_verified,
-            name: p.name.clone(),
-            given_name: p.given_name.clone(),
-            family_name: p.family_name.clone(),
-            realm_access: RoleList {
-                roles: if with_roles {
-                    roles.realm.clone()
-                } else {
-                    vec![]
-                },
-            },
-            resource_access: if with_roles {
-                roles
-                    .clients
-                    .iter()
-                    .map(|(c, r)| (c.clone(), RoleList { roles: r.clone() }))
-                    .collect()
-            } else {
-                BTreeMap::new()
-            },
-            org_id: (roles.orgs.len() == 1 && sub.scope.contains("organization"))
-                .then(|| roles.orgs.values().next().map(|(id, _)| id.clone()))
-                .flatten(),
-            organization,
-            gid: sub.family.map(|f| f.0.clone()),
+        let lifespan = lifespan_for(realm, client);
+        let roles: std::sync::Arc<RoleClaims> = if needs_roles(sub.scope) {
+            self.role_claims(realm.id(), &sub.user.id).await?
+        } else {
+            std::sync::Arc::new(RoleClaims::default())
         };
+        let at = access_claims(realm, sub, &roles, lifespan, now);
+        let scope = at.scope.clone();
         let at_alg = alg_for(realm, client, "access.token.signed.response.alg");
         let access_token = self
             .signer(realm.id(), at_alg)
@@ -219,7 +242,7 @@ impl App {
                     .map(|c| realmgate_crypto::oidc_half_hash(id_alg, c)),
                 typ: "ID".to_owned(),
                 tenant_id: realm.id().0.clone(),
-                profile: p,
+                profile: profile(sub.user, sub.scope),
             };
             Some(signer.sign_jwt(Some("JWT"), &claims)?)
         } else {

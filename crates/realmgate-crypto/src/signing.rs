@@ -183,6 +183,11 @@ impl SigningKey {
     ) -> Result<String, CryptoError> {
         let payload = serde_json::to_vec(claims)
             .map_err(|_| CryptoError::InvalidToken("claims are not serializable".to_owned()))?;
+        self.sign_jwt_json(typ, &payload)
+    }
+
+    /// [`SigningKey::sign_jwt`] of claims already serialised: `payload` must be a JSON object.
+    pub fn sign_jwt_json(&self, typ: Option<&str>, payload: &[u8]) -> Result<String, CryptoError> {
         if payload.first() != Some(&b'{') {
             return Err(CryptoError::InvalidToken(
                 "claims must be a JSON object".to_owned(),
@@ -196,7 +201,7 @@ impl SigningKey {
         );
         token.push_str(&header);
         token.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut token);
         self.sign_into(&mut token)?;
         Ok(token)
     }

@@ -1,5 +1,6 @@
 //! `grant_type=client_credentials` (RFC 6749 §4.4). The hot path: cached client, cached keys,
-//! cached role claims, one signature, no database write.
+//! cached role claims, one signature, no database write. The default grant (no `scope`) signs
+//! claims rendered once per cached client (`cc_memo`).
 
 use super::Issue;
 use crate::client_auth::ClientCtx;
@@ -30,6 +31,28 @@ impl App {
                     "the client has no service account",
                 ))
             })?;
+        // The default grant (no `scope`): its claims rendered once per cached client.
+        if scope.is_none()
+            && let Some(memo) = self.cc_memo(realm, client, user).await?
+        {
+            let now = self.now();
+            let jti = uuid::Uuid::new_v4().to_string();
+            let access_token = self
+                .signer(realm.id(), memo.alg)
+                .await?
+                .sign_jwt_json(Some("at+jwt"), &memo.payload(now, &jti))?;
+            return Ok(TokenResponse {
+                access_token,
+                token_type: "Bearer",
+                expires_in: memo.lifespan,
+                refresh_expires_in: None,
+                refresh_token: None,
+                id_token: None,
+                scope: memo.scope.clone(),
+                session_state: None,
+                not_before_policy: 0,
+            });
+        }
         let requested = ScopeSet::parse(scope.unwrap_or(""))
             .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;
         let granted = client.grant(&requested)?;

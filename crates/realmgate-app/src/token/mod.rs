@@ -2,6 +2,7 @@
 //! revocation (RFC 7009). One file per grant type.
 
 mod authorization_code;
+mod cc_memo;
 mod client_credentials;
 mod introspect;
 mod password;
@@ -19,6 +20,7 @@ use realmgate_oidc::token_request::{Grant, TokenResponse};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use cc_memo::CcMemo;
 pub use introspect::Introspection;
 
 /// A form body as pairs; repeated parameters are refused (RFC 6749 §3.2).

@@ -2,6 +2,7 @@
 
 use crate::support::*;
 use realmgate_testkit::jwt_parts;
+use reqwest::Method;
 use serde_json::json;
 
 #[tokio::test]
@@ -276,4 +277,145 @@ async fn a_disabled_realm_issues_no_tokens() {
         (status, body["error_description"].as_str()),
         (400, Some("Realm not enabled"))
     );
+}
+
+/// A client-credentials request of `client` with `scope` (none: the default grant): the JSON
+/// response, the token's header and its claims.
+async fn cc(
+    w: &World,
+    client: (&str, &str),
+    scope: Option<&str>,
+) -> (serde_json::Value, serde_json::Value, serde_json::Value) {
+    let mut form = vec![("grant_type", "client_credentials")];
+    form.extend(scope.map(|s| ("scope", s)));
+    let (status, _, body) = w
+        .app
+        .post_form(&w.app.endpoint(&w.realm, "token"), Some(client), &form)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (header, claims) = jwt_parts(body["access_token"].as_str().unwrap());
+    (body, header, claims)
+}
+
+/// The claims without the ones a token gets per issue.
+fn lasting(mut claims: serde_json::Value) -> serde_json::Value {
+    for name in ["exp", "iat", "auth_time", "jti"] {
+        claims.as_object_mut().unwrap().remove(name);
+    }
+    claims
+}
+
+/// The default grant (no `scope`) signs claims rendered once per cached client
+/// (`token::cc_memo`): they are what the general path mints for the same grant, and they follow
+/// changes to the service account's roles, the realm and the client at once.
+#[tokio::test]
+async fn the_default_client_credentials_grant_matches_the_general_path_and_follows_changes() {
+    let w = world().await;
+    let (id, secret) = w
+        .app
+        .create_client(
+            &w.realm,
+            json!({ "clientId": "reports", "serviceAccountsEnabled": true }),
+        )
+        .await;
+    let secret = secret.unwrap();
+    let client = ("reports", secret.as_str());
+
+    // The first builds the memo, the second uses it; a `scope` takes the general path. `profile`
+    // is one of the default scopes, so the grant is the same.
+    let (_, _, first) = cc(&w, client, None).await;
+    let (body, header, memo) = cc(&w, client, None).await;
+    let (general_body, general_header, general) = cc(&w, client, Some("profile")).await;
+    assert_eq!(lasting(memo.clone()), lasting(general.clone()));
+    assert_eq!(lasting(first.clone()), lasting(memo.clone()));
+    assert_eq!(header, general_header);
+    assert_eq!(
+        (&body["scope"], &body["expires_in"]),
+        (&general_body["scope"], &general_body["expires_in"])
+    );
+    assert_eq!(
+        memo["exp"].as_i64().unwrap() - memo["iat"].as_i64().unwrap(),
+        300
+    );
+    assert_eq!(memo["auth_time"], memo["iat"]);
+    assert_ne!(first["jti"], memo["jti"]);
+    assert!(memo["realm_access"]["roles"].is_array(), "{memo}");
+    let info = introspect(&w, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (info["active"].as_bool(), info["client_id"].as_str()),
+        (Some(true), Some("reports"))
+    );
+
+    // A realm role mapped to the service account appears in the next token.
+    let (status, _, body) = w
+        .app
+        .admin(
+            Method::POST,
+            &format!("/{}/roles", w.realm),
+            Some(json!({ "name": "reports-reader" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, _, role) = w
+        .app
+        .admin(
+            Method::GET,
+            &format!("/{}/roles/reports-reader", w.realm),
+            None,
+        )
+        .await;
+    let (_, _, sa) = w
+        .app
+        .admin(
+            Method::GET,
+            &format!("/{}/clients/{id}/service-account-user", w.realm),
+            None,
+        )
+        .await;
+    let (status, _, body) = w
+        .app
+        .admin(
+            Method::POST,
+            &format!(
+                "/{}/users/{}/role-mappings/realm",
+                w.realm,
+                sa["id"].as_str().unwrap()
+            ),
+            Some(json!([{ "id": role["id"], "name": "reports-reader" }])),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, _, claims) = cc(&w, client, None).await;
+    let roles = claims["realm_access"]["roles"].as_array().unwrap();
+    assert!(roles.contains(&json!("reports-reader")), "{claims}");
+    let (_, _, general) = cc(&w, client, Some("profile")).await;
+    assert_eq!(lasting(claims), lasting(general));
+
+    // The realm's access-token lifespan, then the client's signature algorithm.
+    let (status, _, body) = w
+        .app
+        .admin(
+            Method::PUT,
+            &format!("/{}", w.realm),
+            Some(json!({ "accessTokenLifespan": 120 })),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (body, _, claims) = cc(&w, client, None).await;
+    assert_eq!(body["expires_in"], 120);
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        120
+    );
+    let (status, _, body) = w
+        .app
+        .admin(
+            Method::PUT,
+            &format!("/{}/clients/{id}", w.realm),
+            Some(json!({ "attributes": { "access.token.signed.response.alg": "ES256" } })),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, header, _) = cc(&w, client, None).await;
+    assert_eq!(header["alg"], "ES256");
 }
