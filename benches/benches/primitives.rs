@@ -12,6 +12,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -284,7 +287,14 @@ fn master_key(c: &mut Criterion) {
 }
 
 criterion_group!(
-    benches, jwt, keygen, argon2id, hashing, master_key, app_paths
+    benches,
+    jwt,
+    keygen,
+    argon2id,
+    hashing,
+    master_key,
+    app_paths,
+    cc_over_realms
 );
 criterion_main!(benches);
 
@@ -414,6 +424,92 @@ fn app_paths(c: &mut Criterion) {
             })
         });
     });
+    g.finish();
+    rt.block_on(test.stop());
+}
+
+/// A client-credentials token (realm context by name, then the whole grant) round-robin over 10
+/// realms and over 20,000: what cached realms, clients, keys and role claims cold in the CPU
+/// caches cost, without HTTP and the load generator. The realms are made (through the admin API,
+/// about a minute) only when the 20,000 case is selected.
+fn cc_over_realms(c: &mut Criterion) {
+    const SECRET: &str = "bench-secret-0123456789";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let test = rt.block_on(TestApp::spawn());
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("svc:{SECRET}")
+        )
+    );
+    let mut names: Vec<String> = Vec::new();
+    let mut g = c.benchmark_group("app_cc_over_realms");
+    g.sample_size(30)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(5))
+        .throughput(Throughput::Elements(1));
+    for n in [10usize, 20_000] {
+        g.bench_function(BenchmarkId::from_parameter(n), |b| {
+            rt.block_on(async {
+                let mut token = test.admin_token().await;
+                while names.len() < n {
+                    if names.len().is_multiple_of(500) {
+                        token = test.admin_token().await;
+                    }
+                    let name = format!("cc-{}", names.len());
+                    let (status, _, body) = test
+                        .admin_with(
+                            &token,
+                            reqwest::Method::POST,
+                            "",
+                            Some(json!({ "realm": name, "enabled": true })),
+                        )
+                        .await;
+                    assert_eq!(status, 201, "create realm: {body}");
+                    let (status, _, body) = test
+                        .admin_with(
+                            &token,
+                            reqwest::Method::POST,
+                            &format!("/{name}/clients"),
+                            Some(json!({
+                                "clientId": "svc",
+                                "publicClient": false,
+                                "serviceAccountsEnabled": true,
+                                "secret": SECRET,
+                                "attributes": { "access.token.signed.response.alg": "ES256" }
+                            })),
+                        )
+                        .await;
+                    assert_eq!(status, 201, "create client: {body}");
+                    names.push(name);
+                }
+            });
+            let app = test.app();
+            let (names, basic) = (&names[..n], &basic);
+            let form = || vec![("grant_type".to_owned(), "client_credentials".to_owned())];
+            // Every realm's context, client, keys (its first ES256 key) and role claims cached.
+            rt.block_on(async {
+                for name in names {
+                    let ctx = app.realm(name).await.unwrap();
+                    app.token(&ctx, Some(basic), form(), None).await.unwrap();
+                }
+            });
+            let next = &AtomicU64::new(0);
+            b.iter_custom(|iters| {
+                timed(&rt, iters, || async move {
+                    let i = next.fetch_add(7919, Ordering::Relaxed) as usize % names.len();
+                    let ctx = app.realm(&names[i]).await.unwrap();
+                    let out = app.token(&ctx, Some(basic), form(), None).await.unwrap();
+                    black_box(out.access_token);
+                })
+            });
+        });
+    }
     g.finish();
     rt.block_on(test.stop());
 }
