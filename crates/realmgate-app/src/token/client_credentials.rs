@@ -41,17 +41,13 @@ impl App {
                 .signer(realm.id(), memo.alg)
                 .await?
                 .sign_jwt_json(Some("at+jwt"), &memo.payload(now, &jti))?;
-            return Ok(TokenResponse {
+            let minted = crate::tokens::Minted {
                 access_token,
-                token_type: "Bearer",
                 expires_in: memo.lifespan,
-                refresh_expires_in: None,
-                refresh_token: None,
                 id_token: None,
                 scope: memo.scope.clone(),
-                session_state: None,
-                not_before_policy: 0,
-            });
+            };
+            return Ok(self.token_response(minted, None, None));
         }
         let requested = ScopeSet::parse(scope.unwrap_or(""))
             .map_err(|e| AppError::OAuth(OAuthError::invalid_scope(e.reason)))?;

@@ -117,12 +117,23 @@ impl App {
                 },
             )
             .await?;
+        Ok(self.token_response(minted, refresh, session))
+    }
+
+    /// The token endpoint's answer for `minted`, with the refresh token of `refresh` and the
+    /// SSO session's id when there are.
+    pub(crate) fn token_response(
+        &self,
+        minted: crate::tokens::Minted,
+        refresh: Option<(&TokenFamily, String)>,
+        session: Option<&SessionId>,
+    ) -> TokenResponse {
         let now = self.now();
         let (refresh_expires_in, refresh_token) = match refresh {
             Some((f, raw)) => (Some((f.idle_expires_at - now).max(0)), Some(raw)),
             None => (None, None),
         };
-        Ok(TokenResponse {
+        TokenResponse {
             access_token: minted.access_token,
             token_type: "Bearer",
             expires_in: minted.expires_in,
@@ -132,7 +143,7 @@ impl App {
             scope: minted.scope,
             session_state: session.map(|s| s.0.clone()),
             not_before_policy: 0,
-        })
+        }
     }
 
     /// A new token family for `issue` at generation 1: its first refresh token lives for the
